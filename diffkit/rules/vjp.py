@@ -1,0 +1,291 @@
+"""Reverse-mode rules: ``vjp(g, ans, *args) -> cotangent of one argument``.
+
+``g`` is the adjoint of the output ``ans``; each rule returns ``g`` times the
+partial derivative of ``ans`` with respect to one argument (a
+vector-Jacobian product).  Elementwise rules may return a broadcast shape:
+the tape sums it back down to the argument's shape (see
+:func:`diffkit.backends.reverse.unbroadcast`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from diffkit import numpy as np
+from diffkit.backends.reverse import unbroadcast
+from diffkit.numpy import linalg  # noqa: F401  (linalg rules live in rules.linalg)
+from diffkit.primitives import VariadicRules, defvjp
+from diffkit.rules._axes import kept_shape, normalize
+
+# --- elementwise, one argument -------------------------------------------------
+defvjp(np.negative, lambda g, ans, x: -g)
+defvjp(np.positive, lambda g, ans, x: g)
+defvjp(np.sin, lambda g, ans, x: g * np.cos(x))
+defvjp(np.cos, lambda g, ans, x: -g * np.sin(x))
+defvjp(np.tan, lambda g, ans, x: g / np.cos(x) ** 2)
+defvjp(np.arcsin, lambda g, ans, x: g / np.sqrt(1 - x**2))
+defvjp(np.arccos, lambda g, ans, x: -g / np.sqrt(1 - x**2))
+defvjp(np.arctan, lambda g, ans, x: g / (1 + x**2))
+defvjp(np.sinh, lambda g, ans, x: g * np.cosh(x))
+defvjp(np.cosh, lambda g, ans, x: g * np.sinh(x))
+defvjp(np.tanh, lambda g, ans, x: g / np.cosh(x) ** 2)
+defvjp(np.arcsinh, lambda g, ans, x: g / np.sqrt(x**2 + 1))
+defvjp(np.arccosh, lambda g, ans, x: g / np.sqrt(x**2 - 1))
+defvjp(np.arctanh, lambda g, ans, x: g / (1 - x**2))
+defvjp(np.exp, lambda g, ans, x: g * ans)
+defvjp(np.exp2, lambda g, ans, x: g * ans * np.log(2.0))
+defvjp(np.expm1, lambda g, ans, x: g * (ans + 1))
+defvjp(np.log, lambda g, ans, x: g / x)
+defvjp(np.log2, lambda g, ans, x: g / (x * np.log(2.0)))
+defvjp(np.log10, lambda g, ans, x: g / (x * np.log(10.0)))
+defvjp(np.log1p, lambda g, ans, x: g / (1 + x))
+defvjp(np.sqrt, lambda g, ans, x: g * 0.5 / ans)
+defvjp(np.cbrt, lambda g, ans, x: g / (3 * ans**2))
+defvjp(np.square, lambda g, ans, x: g * 2 * x)
+defvjp(np.reciprocal, lambda g, ans, x: -g / x**2)
+defvjp(np.deg2rad, lambda g, ans, x: g * (np.pi / 180))
+defvjp(np.rad2deg, lambda g, ans, x: g * (180 / np.pi))
+defvjp(np.sinc, lambda g, ans, x: g * np.where(
+    x == 0, 0.0, (np.cos(np.pi * x) - ans) / np.where(x == 0, 1.0, x)))
+
+
+def _abs_vjp(g: Any, ans: Any, x: Any) -> Any:
+    # d|x|/dx is sign(x) for real x (0 at the kink: a subgradient); for complex
+    # z it is conj(z)/|z|, the autograd/JAX convention for real-valued outputs.
+    if np.iscomplexobj(x):
+        return g * np.conj(x) / np.where(ans == 0, 1.0, ans)
+    return g * np.sign(x)
+
+
+defvjp(np.absolute, _abs_vjp)
+defvjp(np.fabs, lambda g, ans, x: g * np.sign(x))
+defvjp(np.real, lambda g, ans, x: g + 0j if np.iscomplexobj(x) else g)
+defvjp(np.imag, lambda g, ans, x: -1j * g if np.iscomplexobj(x) else 0.0 * g)
+defvjp(np.conjugate, lambda g, ans, x: np.conj(g))
+defvjp(np.angle, lambda g, ans, x: g * np.conj(x * 1j) / np.abs(x) ** 2
+       if np.iscomplexobj(x) else 0.0 * g)
+
+# --- elementwise, two arguments -------------------------------------------------
+defvjp(np.add, lambda g, ans, x, y: g, lambda g, ans, x, y: g)
+defvjp(np.subtract, lambda g, ans, x, y: g, lambda g, ans, x, y: -g)
+defvjp(np.multiply, lambda g, ans, x, y: g * y, lambda g, ans, x, y: g * x)
+defvjp(np.true_divide, lambda g, ans, x, y: g / y,
+       lambda g, ans, x, y: -g * x / y**2)
+
+
+def _power_base(g: Any, ans: Any, x: Any, y: Any) -> Any:
+    # y * x**(y-1), written so that y = 0 gives 0 rather than 0 * inf at x = 0.
+    return g * y * x ** np.where(y == 0, 1.0, y - 1)
+
+
+def _power_exponent(g: Any, ans: Any, x: Any, y: Any) -> Any:
+    # d(x**y)/dy = log(x) x**y; at x = 0 the product is 0 (for y > 0).
+    return g * np.log(np.where(x == 0, 1.0, x)) * ans
+
+
+defvjp(np.power, _power_base, _power_exponent)
+defvjp(np.float_power, _power_base, _power_exponent)
+
+
+def _share_ties(x: Any, ans: Any, other: Any) -> Any:
+    # Where x and the other argument tie for max/min, each gets half the
+    # gradient: the symmetric choice, as in autograd.
+    return (x == ans) / (1.0 + (x == other))
+
+
+for _extremum in (np.maximum, np.minimum, np.fmax, np.fmin):
+    defvjp(_extremum, lambda g, ans, x, y: g * _share_ties(x, ans, y),
+           lambda g, ans, x, y: g * _share_ties(y, ans, x))
+
+defvjp(np.arctan2, lambda g, ans, y, x: g * x / (x**2 + y**2),
+       lambda g, ans, y, x: -g * y / (x**2 + y**2))
+defvjp(np.hypot, lambda g, ans, x, y: g * x / ans, lambda g, ans, x, y: g * y / ans)
+defvjp(np.logaddexp, lambda g, ans, x, y: g * np.exp(x - ans),
+       lambda g, ans, x, y: g * np.exp(y - ans))
+defvjp(np.logaddexp2, lambda g, ans, x, y: g * 2 ** (x - ans),
+       lambda g, ans, x, y: g * 2 ** (y - ans))
+defvjp(np.remainder, lambda g, ans, x, y: g,
+       lambda g, ans, x, y: -g * np.floor(x / y))
+defvjp(np.fmod, lambda g, ans, x, y: g, lambda g, ans, x, y: -g * np.trunc(x / y))
+defvjp(np.where, None, lambda g, ans, c, x, y: np.where(c, g, 0.0),
+       lambda g, ans, c, x, y: np.where(c, 0.0, g))
+
+
+def _clip_x(g: Any, ans: Any, x: Any, lo: Any = None, hi: Any = None) -> Any:
+    inside = np.ones_like(x, dtype=bool)
+    if lo is not None:
+        inside = inside & (x >= lo)
+    if hi is not None:
+        inside = inside & (x <= hi)
+    return g * inside
+
+
+defvjp(np.clip, _clip_x)
+defvjp(np.nan_to_num, lambda g, ans, x, **kw: g * np.isfinite(x))
+
+
+# --- reductions -------------------------------------------------------------------
+def _spread(g: Any, x: Any, axis: Any, keepdims: bool) -> Any:
+    """Copy a reduction's cotangent back over the axes it reduced."""
+    shape = np.shape(x)
+    if not keepdims:
+        g = np.reshape(g, kept_shape(shape, axis))
+    return np.broadcast_to(g, shape)
+
+
+def _count(x: Any, axis: Any) -> int:
+    shape = np.shape(x)
+    n = 1
+    for a in normalize(axis, len(shape)):
+        n *= shape[a]
+    return n
+
+
+defvjp(np.sum, lambda g, ans, x, axis=None, dtype=None, keepdims=False:
+       _spread(g, x, axis, keepdims))
+defvjp(np.mean, lambda g, ans, x, axis=None, dtype=None, keepdims=False:
+       _spread(g, x, axis, keepdims) / _count(x, axis))
+defvjp(np.prod, lambda g, ans, x, axis=None, dtype=None, keepdims=False:
+       _spread(g * ans, x, axis, keepdims) / x)
+
+
+def _extremum_vjp(g: Any, ans: Any, x: Any, axis: Any = None, keepdims: bool = False,
+                  **kw: Any) -> Any:
+    # The gradient flows to the entries that attain the max (or min), split
+    # equally among ties.
+    winners = x == _spread(ans, x, axis, keepdims)
+    return _spread(g, x, axis, keepdims) * winners / np.sum(
+        winners, axis=axis, keepdims=True)
+
+
+defvjp(np.max, _extremum_vjp)
+defvjp(np.min, _extremum_vjp)
+
+
+def _var_vjp(g: Any, ans: Any, x: Any, axis: Any = None, dtype: Any = None,
+             out: Any = None, ddof: int = 0, keepdims: bool = False) -> Any:
+    centred = x - np.mean(x, axis=axis, keepdims=True)
+    return _spread(g, x, axis, keepdims) * 2 * centred / (_count(x, axis) - ddof)
+
+
+def _std_vjp(g: Any, ans: Any, x: Any, axis: Any = None, dtype: Any = None,
+             out: Any = None, ddof: int = 0, keepdims: bool = False) -> Any:
+    centred = x - np.mean(x, axis=axis, keepdims=True)
+    return (_spread(g / ans, x, axis, keepdims) * centred
+            / (_count(x, axis) - ddof))
+
+
+defvjp(np.var, _var_vjp)
+defvjp(np.std, _std_vjp)
+
+
+def _cumsum_vjp(g: Any, ans: Any, x: Any, axis: Any = None, **kw: Any) -> Any:
+    if axis is None:
+        return np.reshape(np.flip(np.cumsum(np.flip(g))), np.shape(x))
+    return np.flip(np.cumsum(np.flip(g, axis), axis), axis)
+
+
+defvjp(np.cumsum, _cumsum_vjp)
+
+# --- shape manipulation ------------------------------------------------------------
+_reshape_back = lambda g, ans, x, *args, **kw: np.reshape(g, np.shape(x))
+for _shape_only in (np.reshape, np.ravel, np.squeeze, np.expand_dims,
+                    np.atleast_1d, np.atleast_2d, np.atleast_3d):
+    defvjp(_shape_only, _reshape_back)
+
+
+def _transpose_vjp(g: Any, ans: Any, x: Any, axes: Any = None) -> Any:
+    if axes is None:
+        return np.transpose(g)
+    inverse = [0] * len(axes)
+    for i, a in enumerate(axes):
+        inverse[a % len(axes)] = i
+    return np.transpose(g, inverse)
+
+
+defvjp(np.transpose, _transpose_vjp)
+defvjp(np.moveaxis, lambda g, ans, x, source, destination:
+       np.moveaxis(g, destination, source))
+defvjp(np.swapaxes, lambda g, ans, x, a1, a2: np.swapaxes(g, a1, a2))
+defvjp(np.broadcast_to, lambda g, ans, x, shape, **kw: unbroadcast(g, x))
+defvjp(np.flip, lambda g, ans, x, axis=None: np.flip(g, axis))
+defvjp(np.roll, lambda g, ans, x, shift, axis=None: np.roll(
+    g, tuple(-s for s in shift) if isinstance(shift, tuple) else -shift, axis))
+defvjp(np.triu, lambda g, ans, x, k=0: np.triu(g, k))
+defvjp(np.tril, lambda g, ans, x, k=0: np.tril(g, k))
+
+# --- indexing -------------------------------------------------------------------------
+defvjp(np.getitem, lambda g, ans, x, index: np.untake(g, index, np.shape(x)))
+defvjp(np.untake, lambda g, ans, x, index, shape, dtype=None: np.getitem(g, index))
+
+
+def _concatenate_vjp(i: int) -> Any:
+    def vjp(g: Any, ans: Any, axis: int, *arrays: Any) -> Any:
+        ax = axis % np.ndim(ans)
+        start = 0
+        for a in arrays[: i - 1]:
+            start += np.shape(a)[ax]
+        stop = start + np.shape(arrays[i - 1])[ax]
+        return g[(slice(None),) * ax + (slice(start, stop),)]
+
+    return vjp
+
+
+np._P["concatenate"].vjps = VariadicRules(_concatenate_vjp)
+
+# --- products ----------------------------------------------------------------------
+
+
+def _dot_a(g: Any, ans: Any, a: Any, b: Any) -> Any:
+    na, nb = np.ndim(a), np.ndim(b)
+    if na == 0 or nb == 0:
+        return unbroadcast(g * b, a)
+    if nb == 1:  # g has shape a.shape[:-1]
+        return np.expand_dims(g, -1) * b
+    if nb == 2:  # g has shape a.shape[:-1] + (n,)
+        return np.dot(g, np.transpose(b))
+    return np.tensordot(g, np.swapaxes(b, -1, -2), nb - 1)
+
+
+def _dot_b(g: Any, ans: Any, a: Any, b: Any) -> Any:
+    na, nb = np.ndim(a), np.ndim(b)
+    if na == 0 or nb == 0:
+        return unbroadcast(g * a, b)
+    if na == 1 and nb == 1:
+        return g * a
+    if na == 1:  # g has shape b.shape[:-2] + (n,)
+        return np.expand_dims(a, -1) * np.expand_dims(g, -2)
+    if na == 2 and nb <= 2:  # g has shape (m,) or (m, n)
+        return np.dot(np.transpose(a), g)
+    # contract g's leading a.ndim-1 axes with a's leading axes
+    lead = list(range(na - 1))
+    out = np.tensordot(a, g, (lead, lead))  # shape (k,) + b.shape[:-2] + (n,)
+    return np.moveaxis(out, 0, -2) if nb > 1 else out
+
+
+defvjp(np.dot, _dot_a, _dot_b)
+
+
+def _matmul_a(g: Any, ans: Any, a: Any, b: Any) -> Any:
+    if np.ndim(b) == 1:
+        if np.ndim(a) == 1:
+            return g * b
+        return unbroadcast(np.expand_dims(g, -1) * b, a)
+    if np.ndim(a) == 1:
+        return unbroadcast(np.matmul(np.expand_dims(g, -2),
+                                     np.swapaxes(b, -1, -2))[..., 0, :], a)
+    return unbroadcast(np.matmul(g, np.swapaxes(b, -1, -2)), a)
+
+
+def _matmul_b(g: Any, ans: Any, a: Any, b: Any) -> Any:
+    if np.ndim(a) == 1:
+        if np.ndim(b) == 1:
+            return g * a
+        return unbroadcast(np.expand_dims(a, -1) * np.expand_dims(g, -2), b)
+    if np.ndim(b) == 1:
+        return unbroadcast(np.matmul(np.swapaxes(a, -1, -2),
+                                     np.expand_dims(g, -1))[..., 0], b)
+    return unbroadcast(np.matmul(np.swapaxes(a, -1, -2), g), b)
+
+
+defvjp(np.matmul, _matmul_a, _matmul_b)
