@@ -13,6 +13,7 @@ reverse-mode AD, side by side, for teaching what each does and costs.
 from __future__ import annotations
 
 from diffkit import numpy  # noqa: F401  (import diffkit.numpy as np)
+from diffkit.comparison import Comparison, compare
 from diffkit.errors import (
     DiffkitError,
     ExpressionError,
@@ -60,4 +61,5 @@ __all__ = [
     "hessian", "hvp", "jvp", "vjp", "gradient", "check_grads", "stop_gradient",
     "sin", "cos", "tan", "arcsin", "arccos", "arctan", "sinh", "cosh", "tanh",
     "exp", "log", "log1p", "sqrt", "numpy", "__version__",
+    "compare", "Comparison",
 ]

@@ -1,0 +1,226 @@
+"""dk.compare: every method on one function, checked against closed forms."""
+
+import importlib.util
+import math
+import time
+
+import numpy as onp
+import pytest
+
+import diffkit as dk
+import diffkit.numpy as np
+
+HAVE_FINITE = importlib.util.find_spec("diffkit.backends.finite") is not None
+HAVE_SYMBOLIC = importlib.util.find_spec("diffkit.backends.symbolic") is not None
+HAVE_EXPRESSION = importlib.util.find_spec("diffkit.expression") is not None
+needs_expression = pytest.mark.skipif(not HAVE_EXPRESSION,
+                                      reason="expression parser not in yet")
+needs_finite = pytest.mark.skipif(not HAVE_FINITE, reason="finite backend not in yet")
+needs_symbolic = pytest.mark.skipif(not HAVE_SYMBOLIC,
+                                    reason="symbolic backend not in yet")
+KEYS = ["method", "value", "abs_error", "rel_error", "time", "cost", "size", "note"]
+
+
+def f(x):
+    return np.sin(x) ** 2 * np.exp(x)
+
+
+def df_exact(x):  # product and chain rule by hand
+    return (2 * math.sin(x) * math.cos(x) + math.sin(x) ** 2) * math.exp(x)
+
+
+def taylor_sine(x):  # the seed's loop: how long it runs depends on x
+    ans = currterm = x
+    i = 0
+    while np.abs(currterm) > 0.001:
+        currterm = -currterm * x**2 / ((2 * i + 3) * (2 * i + 2))
+        ans = ans + currterm
+        i += 1
+    return ans
+
+
+def taylor_sine_derivative(x):
+    """The same truncated series differentiated term by term (independent)."""
+    k, term, terms = 0, x, []
+    while abs(term) > 0.001:
+        terms.append(k)
+        term = -term * x**2 / ((2 * k + 3) * (2 * k + 2))
+        k += 1
+    terms.append(k)
+    return sum((-1) ** j * x ** (2 * j) / math.factorial(2 * j) for j in terms)
+
+
+@pytest.fixture(scope="module")
+def cmp():
+    return dk.compare(f, 1.5)
+
+
+def test_default_rows_in_lesson_order(cmp):
+    assert [r.method for r in cmp.rows] == list(dk.comparison.METHODS)
+    assert all(list(r.as_dict()) == KEYS for r in cmp.rows)
+
+
+@pytest.mark.parametrize("method", ["forward", "reverse"])
+def test_ad_rows_are_exact(cmp, method):
+    row = cmp[method]
+    assert isinstance(row.value, float)
+    assert row.value == pytest.approx(df_exact(1.5), abs=1e-12)
+    assert row.abs_error <= 1e-12 and row.rel_error <= 1e-12
+    assert row.time > 0
+
+
+@needs_symbolic
+def test_symbolic_row_and_reference(cmp):
+    assert cmp["symbolic"].value == pytest.approx(df_exact(1.5), abs=1e-12)
+    assert cmp.reference.startswith("symbolic")
+    assert cmp.exact == pytest.approx(df_exact(1.5), abs=1e-14)
+    # The size of the derivative expression: positive, and the CSE'd DAG is
+    # never bigger than the tree.
+    assert cmp["symbolic"].size >= cmp["symbolic"].cost > 0
+
+
+@needs_finite
+def test_finite_rows(cmp):
+    exact = df_exact(1.5)
+    assert cmp["finite:central"].value == pytest.approx(exact, abs=1e-6)
+    assert cmp["finite:forward"].value == pytest.approx(exact, abs=1e-5)
+    assert cmp["finite:complex-step"].value == pytest.approx(exact, abs=1e-12)
+    assert cmp["finite:richardson"].value == pytest.approx(exact, abs=1e-8)
+    # Forward differences lose more digits than central ones.
+    assert cmp["finite:forward"].abs_error > cmp["finite:central"].abs_error
+    # Cost is counted in evaluations of f: a central difference of one input
+    # needs f(x + h) and f(x - h).
+    assert cmp["finite:central"].cost == 2
+    assert cmp["finite:central"].size is None
+
+
+def test_errors_are_measured_against_the_reference(cmp):
+    for row in cmp.rows:
+        if row.ok:
+            assert row.abs_error == pytest.approx(abs(row.value - cmp.exact),
+                                                  abs=1e-300)
+            assert row.rel_error == pytest.approx(row.abs_error / abs(cmp.exact))
+
+
+def test_ad_cost_counts_passes_over_the_trace(cmp):
+    ops = cmp["reverse"].size
+    assert ops >= 4  # sin, square, exp, multiply at least
+    assert cmp["forward"].size == ops
+    assert cmp["forward"].cost == ops  # one tangent pass for one input
+    assert cmp["reverse"].cost == 2 * ops  # record, then backpropagate
+
+
+def test_taylor_sine_symbolic_row_says_why():
+    cmp = dk.compare(taylor_sine, math.pi)
+    row = cmp["symbolic"]
+    assert not row.ok and row.value is None and row.abs_error is None
+    assert row.note  # the reason, in words
+    if HAVE_SYMBOLIC:
+        assert row.note.startswith("not applicable")
+        assert cmp.reference.startswith("reverse-mode AD")
+    exact = taylor_sine_derivative(math.pi)
+    for method in ("forward", "reverse"):
+        assert cmp[method].value == pytest.approx(exact, rel=1e-13)
+
+
+def test_array_input_gives_gradients_and_norm_errors():
+    x = onp.array([1.0, -2.0, 0.5])
+    exact = 3 * x**2 + onp.cos(x)
+    cmp = dk.compare(lambda x: np.sum(x**3 + np.sin(x)), x,
+                     methods=["central", "forward", "reverse"], reference=exact)
+    assert cmp.reference == "given by the caller"
+    for method in ("forward", "reverse"):
+        row = cmp[method]
+        assert isinstance(row.value, onp.ndarray) and row.value.shape == (3,)
+        onp.testing.assert_allclose(row.value, exact, rtol=1e-14)
+        assert row.abs_error == pytest.approx(onp.linalg.norm(row.value - exact),
+                                              abs=1e-300)
+    assert cmp["forward"].cost == 3 * cmp["forward"].size  # one pass per input
+    assert cmp["reverse"].cost == 2 * cmp["reverse"].size  # still one sweep back
+    if HAVE_FINITE:
+        onp.testing.assert_allclose(cmp["finite:central"].value, exact, atol=1e-6)
+        assert cmp["finite:central"].abs_error < 1e-6
+
+
+@needs_expression
+def test_expression_string_in_two_variables():
+    cmp = dk.compare("log(x1) + x1*x2 - sin(x2)", (2.0, 5.0),
+                     methods=["forward", "reverse"])
+    exact = onp.array([1 / 2 + 5, 2 - math.cos(5)])  # Baydin et al., by hand
+    for method in ("forward", "reverse"):
+        onp.testing.assert_allclose(cmp[method].value, exact, rtol=1e-14)
+    assert "x1 = 2, x2 = 5" in str(cmp)
+
+
+def test_a_method_that_fails_is_a_row_not_an_exception():
+    @dk.primitive
+    def no_rules(x):
+        return onp.sinh(x)
+
+    cmp = dk.compare(lambda x: no_rules(x) * 2.0, 0.5,
+                     methods=["forward", "reverse"], reference=2 * math.cosh(0.5))
+    for method in ("forward", "reverse"):
+        row = cmp[method]
+        assert row.value is None and row.abs_error is None
+        assert "no_rules" in row.note and "MissingRuleError" in row.note
+
+
+def test_bad_input_still_raises():
+    with pytest.raises(ValueError, match="Unknown method 'newton'"):
+        dk.compare(f, 1.0, methods=["newton"])
+    if HAVE_EXPRESSION:
+        with pytest.raises(dk.ExpressionError):
+            dk.compare("sin(x", 1.0)
+    with pytest.raises(TypeError):
+        dk.compare(f, "one")
+
+
+def test_text_table(cmp):
+    text = str(cmp)
+    lines = text.splitlines()
+    assert lines[0] == "d/dx f at x = 1.5"
+    assert lines[1].startswith("reference: ")
+    header = lines[3]
+    for column in ("method", "derivative", "abs error", "rel error", "time",
+                   "cost", "size", "note"):
+        assert column in header
+    body = lines[5:]
+    assert [ln.split()[0] for ln in body] == [r.method for r in cmp.rows]
+    # Aligned: every row's value column ends where the header's does.
+    end = header.index("derivative") + len("derivative")
+    for ln, row in zip(body, cmp.rows, strict=True):
+        if row.ok:
+            assert ln[:end].rstrip().endswith(f"{row.value:.16g}")
+
+
+def test_html_table(cmp):
+    html = cmp._repr_html_()
+    assert html.startswith("<table>") and html.endswith("</table>")
+    assert html.count("<tr>") == len(cmp.rows) + 1
+    for row in cmp.rows:
+        assert f">{row.method}<" in html
+    lam = dk.compare(lambda x: x * x, 1.0, methods=["reverse"], reference=2.0)
+    assert "&lt;lambda&gt;" in lam._repr_html_()
+
+
+def test_plot_draws_errors_and_costs(cmp):
+    import matplotlib.pyplot as plt
+
+    fig = cmp.plot()
+    try:
+        err_ax, cost_ax = fig.axes
+        assert err_ax.get_yscale() == "log" and cost_ax.get_yscale() == "log"
+        ok = [r for r in cmp.rows if r.ok]
+        assert [t.get_text() for t in err_ax.get_xticklabels()] == [
+            r.method for r in ok]
+        heights = [p.get_height() for p in cost_ax.patches]
+        assert heights == [r.cost for r in ok]
+    finally:
+        plt.close(fig)
+
+
+@needs_expression
+def test_compare_is_quick_for_a_simple_function():
+    start = time.perf_counter()
+    dk.compare("sin(x)**2*exp(x)", 0.7)
+    assert time.perf_counter() - start < 1.5
