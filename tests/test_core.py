@@ -102,7 +102,6 @@ def test_abs_and_max_at_ties(method):
     assert dk.derivative(lambda x: np.maximum(x, 1.0), 1.0, method=method) == 0.5
 
 
-@pytest.mark.xfail(reason="linalg rules land next", strict=True)
 def test_norm_at_zero_is_zero_subgradient():
     onp.testing.assert_array_equal(dk.grad(np.linalg.norm)(onp.zeros(3)), onp.zeros(3))
 

@@ -117,12 +117,7 @@ where: _Primitive = _P["where"]
 clip: _Primitive = _P["clip"]
 dot: _Primitive = _P["dot"]
 matmul: _Primitive = _P["matmul"]
-vdot: _Primitive = _P["vdot"]
-inner: _Primitive = _P["inner"]
-outer: _Primitive = _P["outer"]
 tensordot: _Primitive = _P["tensordot"]
-kron: _Primitive = _P["kron"]
-cross: _Primitive = _P["cross"]
 pad: _Primitive = _P["pad"]
 rot90: _Primitive = _P["rot90"]
 atleast_1d: _Primitive = _P["atleast_1d"]
@@ -130,7 +125,6 @@ atleast_2d: _Primitive = _P["atleast_2d"]
 atleast_3d: _Primitive = _P["atleast_3d"]
 nan_to_num: _Primitive = _P["nan_to_num"]
 partition: _Primitive = _P["partition"]
-select: _Primitive = _P["select"]
 greater: _Primitive = _P["greater"]
 greater_equal: _Primitive = _P["greater_equal"]
 less: _Primitive = _P["less"]
@@ -159,6 +153,7 @@ floor_divide: _Primitive = _P["floor_divide"]
 argmax: _Primitive = _P["argmax"]
 argmin: _Primitive = _P["argmin"]
 argsort: _Primitive = _P["argsort"]
+argpartition: _Primitive = _P["argpartition"]
 argwhere: _Primitive = _P["argwhere"]
 nonzero: _Primitive = _P["nonzero"]
 flatnonzero: _Primitive = _P["flatnonzero"]
@@ -195,6 +190,8 @@ amax: _Primitive = _P["max"]
 amin: _Primitive = _P["min"]
 mod: _Primitive = _P["remainder"]
 round_: _Primitive = _P["round"]
+degrees: _Primitive = _P["rad2deg"]
+radians: _Primitive = _P["deg2rad"]
 
 # Constants, dtypes and array constructors that take no traced input.
 from numpy import (  # noqa: E402
@@ -210,14 +207,12 @@ from numpy import (  # noqa: E402
     finfo,
     float32,
     float64,
-    full,
     geomspace,
     identity,
     iinfo,
     inf,
     int32,
     int64,
-    linspace,
     logspace,
     meshgrid,
     nan,
@@ -269,24 +264,6 @@ def column_stack(arrays: Any) -> Any:
     return concatenate(cols, axis=1)
 
 
-def split(x: Any, indices_or_sections: Any, axis: int = 0) -> list:
-    """Split an array into pieces (each piece is an indexing primitive)."""
-    n = shape(x)[axis]
-    if _np.ndim(indices_or_sections) == 0:
-        sections = int(indices_or_sections)
-        if n % sections:
-            raise ValueError("array split does not result in an equal division")
-        bounds = list(range(0, n + 1, n // sections))
-    else:
-        bounds = [0, *list(indices_or_sections), n]
-    ax = axis % ndim(x)
-    pieces = []
-    for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
-        index = (slice(None),) * ax + (slice(lo, hi),)
-        pieces.append(x[index])
-    return pieces
-
-
 def array(obj: Any, dtype: Any = None, copy: bool = True, ndmin: int = 0) -> Any:
     """Like :func:`numpy.array`, but a list holding traced values stays traced."""
     if isinstance(obj, _Box):
@@ -321,6 +298,29 @@ def _contains_box(obj: Any) -> bool:
 def einsum(subscripts: str, *operands: Any) -> Any:
     """Einstein summation (differentiable in every operand)."""
     return _P["einsum"](subscripts, *operands)
+
+
+# Functions built from the primitives above: they need no rules of their own.
+from diffkit.numpy._composites import (  # noqa: E402
+    append,
+    array_split,
+    cross,
+    diff,
+    dsplit,
+    fliplr,
+    flipud,
+    full,
+    hsplit,
+    inner,
+    kron,
+    linspace,
+    outer,
+    rollaxis,
+    select,
+    split,
+    vdot,
+    vsplit,
+)
 
 
 def logsumexp(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
@@ -366,4 +366,5 @@ def __getattr__(name: str) -> Any:
 
 from diffkit.numpy import _boxes  # noqa: E402,F401  (gives boxes their operators)
 from diffkit.rules import jvp as _jvp_rules  # noqa: E402,F401
+from diffkit.rules import linalg as _linalg_rules  # noqa: E402,F401
 from diffkit.rules import vjp as _vjp_rules  # noqa: E402,F401

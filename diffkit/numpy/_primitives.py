@@ -38,23 +38,23 @@ NONDIFFERENTIABLE = [
     "isfinite", "isinf", "isnan", "isclose", "allclose", "array_equal",
     "sign", "signbit", "floor", "ceil", "round", "rint", "trunc", "fix",
     "floor_divide", "argmax", "argmin", "argsort", "argwhere", "nonzero",
-    "flatnonzero", "searchsorted", "count_nonzero", "any", "all",
+    "argpartition", "flatnonzero", "searchsorted", "count_nonzero", "any", "all",
     "zeros_like", "ones_like", "empty_like", "full_like", "shape", "ndim",
     "size", "result_type", "iscomplexobj", "isrealobj", "iscomplex", "isreal",
     "isscalar", "digitize", "histogram", "bincount", "unique", "heaviside",
 ]
 
 # Everything else: reductions, shape manipulation, linear algebra.  Their
-# rules are written one by one in diffkit.rules.
+# rules are written one by one in diffkit.rules.  (``vdot``, ``inner``,
+# ``outer``, ``kron``, ``cross`` and ``select`` are not here: diffkit.numpy
+# builds them from these primitives, so they need no rules of their own.)
 OTHER = [
     "sum", "mean", "prod", "max", "min", "var", "std", "cumsum", "cumprod",
     "reshape", "transpose", "moveaxis", "swapaxes", "broadcast_to",
     "expand_dims", "squeeze", "ravel", "flip", "roll", "tile", "repeat",
-    "diagonal", "diag", "triu", "tril", "trace", "sort", "take",
-    "take_along_axis", "where", "clip", "dot", "matmul", "vdot",
-    "inner",
-    "outer", "tensordot", "kron", "cross", "pad", "rot90", "atleast_1d",
-    "atleast_2d", "atleast_3d", "nan_to_num", "partition", "select",
+    "diagonal", "diag", "triu", "tril", "trace", "sort", "partition", "take",
+    "take_along_axis", "where", "clip", "dot", "matmul", "tensordot", "pad",
+    "rot90", "atleast_1d", "atleast_2d", "atleast_3d", "nan_to_num",
 ]
 
 NAMES = {"true_divide": "divide", "absolute": "abs", "conjugate": "conj"}
@@ -62,9 +62,27 @@ NAMES = {"true_divide": "divide", "absolute": "abs", "conjugate": "conj"}
 ELEMENTWISE = set(UNARY) | set(BINARY) | {"where", "clip", "nan_to_num"}
 
 
+def _partition(a: Any, kth: Any, axis: int | None = -1, kind: str = "introselect",
+               order: Any = None) -> Any:
+    """``numpy.partition``, arranged exactly as ``numpy.argpartition`` says.
+
+    NumPy leaves the order of the entries around the ``kth`` ones unspecified,
+    and ``partition`` and ``argpartition`` may arrange them differently.  The
+    derivative rules move cotangents with ``argpartition``'s permutation, so
+    the values are produced by the very same permutation.
+    """
+    perm = _np.argpartition(a, kth, axis=axis, kind=kind, order=order)  # type: ignore[arg-type]
+    if axis is None:
+        return _np.ravel(a)[perm]
+    return _np.take_along_axis(_np.asarray(a), perm, axis=axis)
+
+
+_IMPLS = {"partition": _partition}
+
+
 def _make(name: str, **options: Any) -> Primitive:
     return Primitive(
-        getattr(_np, name), NAMES.get(name, name),
+        _IMPLS.get(name) or getattr(_np, name), NAMES.get(name, name),
         elementwise=name in ELEMENTWISE, **options,
     )
 
@@ -91,21 +109,11 @@ def _concatenate(axis: int, *arrays: Any) -> Any:
     return _np.concatenate(arrays, axis=axis)
 
 
-def _array_from_args(shape: tuple, *elements: Any) -> Any:
-    """Build an array from its elements (``np.array([box, box])``)."""
-    return _np.reshape(_np.array(elements), shape)
-
-
-def _einsum(subscripts: str, *operands: Any) -> Any:
-    return _np.einsum(subscripts, *operands)
-
-
-def _stop_gradient(x: Any) -> Any:
-    return x
+def _einsum(subscripts: str, *operands: Any, optimize: Any = False) -> Any:
+    return _np.einsum(subscripts, *operands, optimize=optimize)
 
 
 PRIMITIVES["getitem"] = Primitive(_getitem, "getitem", latex=r"\operatorname{index}")
 PRIMITIVES["untake"] = Primitive(_untake, "untake")
 PRIMITIVES["concatenate"] = Primitive(_concatenate, "concatenate")
-PRIMITIVES["array_from_args"] = Primitive(_array_from_args, "array")
 PRIMITIVES["einsum"] = Primitive(_einsum, "einsum")

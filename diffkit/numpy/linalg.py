@@ -7,15 +7,16 @@ primitives so that every ``ord`` works in every mode.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as _np
 
 from diffkit.primitives import Primitive
+from diffkit.tracer import Box, unbox
 
 __all__ = [
     "inv", "det", "slogdet", "solve", "norm", "cholesky", "eigh", "eigvalsh",
-    "pinv", "matrix_power", "LinAlgError",
+    "pinv", "matrix_power", "multi_dot", "LinAlgError",
 ]
 
 LinAlgError = _np.linalg.LinAlgError
@@ -49,57 +50,150 @@ eigh_vectors = Primitive(_eigh_vectors, "eigh_vectors", cost=3)
 norm2 = Primitive(_vector_2norm, "norm", latex=r"\lVert\cdot\rVert", cost=2)
 
 
-def slogdet(a: Any) -> tuple[Any, Any]:
-    """Sign and log of the absolute determinant; only the log is differentiable."""
-    from diffkit import numpy as dnp
+class SlogdetResult(NamedTuple):
+    """``slogdet``'s result, with NumPy's field names."""
 
-    return dnp.sign(det(a)), logabsdet(a)
+    sign: Any
+    logabsdet: Any
 
 
-def eigh(a: Any, UPLO: str = "L") -> tuple[Any, Any]:
-    """Eigenvalues and eigenvectors of a symmetric matrix (differentiable both)."""
-    return eigh_values(a, UPLO=UPLO), eigh_vectors(a, UPLO=UPLO)
+class EighResult(NamedTuple):
+    """``eigh``'s result, with NumPy's field names."""
+
+    eigenvalues: Any
+    eigenvectors: Any
+
+
+def slogdet(a: Any) -> SlogdetResult:
+    """Sign and log of the absolute determinant; only the log is differentiable.
+
+    The sign is piecewise constant, so it carries no derivative.
+
+    Examples
+    --------
+    >>> import diffkit as dk
+    >>> import diffkit.numpy as np
+    >>> a = np.array([[2.0, 1.0], [1.0, 3.0]])
+    >>> dk.grad(lambda a: np.linalg.slogdet(a)[1])(a)  # inv(a).T
+    array([[ 0.6, -0.2],
+           [-0.2,  0.4]])
+    """
+    sign = _np.linalg.slogdet(unbox(a))[0]
+    return SlogdetResult(sign, logabsdet(a))
+
+
+def eigh(a: Any, UPLO: str = "L") -> EighResult:
+    """Eigenvalues (ascending) and eigenvectors of a real symmetric matrix.
+
+    Both are differentiable where the eigenvalues are distinct.  Only the
+    ``UPLO`` triangle of ``a`` is read, as in NumPy; see
+    :mod:`diffkit.rules.linalg` for what that means for derivatives.  An
+    eigenvector's sign is arbitrary: differentiate quantities that do not
+    depend on it, such as ``v * v`` or ``v @ v.T``.
+
+    Examples
+    --------
+    >>> import diffkit as dk
+    >>> import diffkit.numpy as np
+    >>> a = np.array([[2.0, 1.0], [1.0, 2.0]])   # eigenvalues 1 and 3
+    >>> dk.grad(lambda a: np.linalg.eigh(a)[0][1])(a)  # v v^T, lower triangle
+    array([[0.5, 0. ],
+           [1. , 0.5]])
+    """
+    return EighResult(eigh_values(a, UPLO=UPLO), eigh_vectors(a, UPLO=UPLO))
 
 
 def eigvalsh(a: Any, UPLO: str = "L") -> Any:
-    """Eigenvalues of a symmetric matrix."""
+    """Eigenvalues (ascending) of a real symmetric matrix."""
     return eigh_values(a, UPLO=UPLO)
 
 
 def matrix_power(a: Any, n: int) -> Any:
-    """``a`` multiplied by itself ``n`` times (``n`` a non-negative integer here)."""
+    """``a`` multiplied by itself ``n`` times (``inv(a)`` for negative ``n``).
+
+    Built from ``matmul`` by repeated squaring, so the derivative needs no
+    rule of its own: the trace has about ``2 log2(n)`` products, not ``n``.
+
+    Examples
+    --------
+    >>> import diffkit as dk
+    >>> import diffkit.numpy as np
+    >>> dk.grad(lambda a: np.sum(np.linalg.matrix_power(a, 3)))(np.eye(2))
+    array([[3., 3.],
+           [3., 3.]])
+    """
     from diffkit import numpy as dnp
 
+    if not isinstance(a, Box):
+        return _np.linalg.matrix_power(a, n)
+    if int(n) != n:
+        raise TypeError(f"matrix_power needs an integer exponent, got {n!r}.")
+    n = int(n)
     if n < 0:
-        return matrix_power(inv(a), -n)
-    result = dnp.eye(dnp.shape(a)[-1])
-    for _ in range(n):
-        result = dnp.matmul(result, a)
+        a, n = inv(a), -n
+    result = None
+    square = a
+    while n:
+        if n & 1:
+            result = square if result is None else dnp.matmul(result, square)
+        n >>= 1
+        if n:
+            square = dnp.matmul(square, square)
+    if result is None:  # n == 0: the identity, which does not depend on a
+        shape = dnp.shape(a)
+        return _np.broadcast_to(_np.eye(shape[-1]), shape).copy()
+    return result
+
+
+def multi_dot(arrays: Any) -> Any:
+    """``dot`` of several matrices in a row (left to right)."""
+    from diffkit import numpy as dnp
+
+    arrays = list(arrays)
+    if len(arrays) < 2:
+        raise ValueError("Expecting at least two arrays.")
+    result = arrays[0]
+    for b in arrays[1:]:
+        result = dnp.dot(result, b)
     return result
 
 
 def norm(x: Any, ord: Any = None, axis: Any = None, keepdims: bool = False) -> Any:
     """Vector or matrix norm, as :func:`numpy.linalg.norm`.
 
-    The 2-norm's gradient at ``x = 0`` is taken to be 0 (a subgradient),
-    not NaN.
+    The 2-norm (and Frobenius norm) is one primitive whose gradient at
+    ``x = 0`` is taken to be 0 -- a subgradient -- rather than NaN, so that
+    penalties such as ``norm(w)`` can be minimised through ``w = 0``.  The
+    other vector orders are built from ``abs``, ``max``, ``sum`` and ``**``;
+    the matrix 2-norm and nuclear norm from the eigenvalues of ``x^T x``
+    (the squared singular values), which must be distinct and nonzero for
+    them to be differentiable.
 
     Examples
     --------
     >>> import diffkit as dk
     >>> import diffkit.numpy as np
-    >>> dk.grad(np.linalg.norm)(np.array([3.0, 4.0]))  # doctest: +SKIP
+    >>> dk.grad(np.linalg.norm)(np.array([3.0, 4.0]))
     array([0.6, 0.8])
+    >>> dk.grad(np.linalg.norm)(np.zeros(2))  # the subgradient 0 at the kink
+    array([0., 0.])
     """
     from diffkit import numpy as dnp
 
+    if not isinstance(x, Box):
+        return _np.linalg.norm(x, ord=ord, axis=axis, keepdims=keepdims)
     nd = dnp.ndim(x)
-    if ord is None or (ord == 2 and (nd == 1 or axis is not None and
-                                     _np.ndim(axis) == 0)) or ord == "fro":
+    if isinstance(axis, list):
+        axis = tuple(axis)
+    vector = (axis is None and nd == 1) or (axis is not None and _np.ndim(axis) == 0)
+    if ord is None or (vector and ord == 2) or (not vector and ord == "fro"):
+        if ord == "fro" and axis is None and nd != 2:
+            raise ValueError("Improper number of dimensions to norm.")
         return norm2(x, axis=axis, keepdims=keepdims)
-    vector = nd == 1 or (axis is not None and _np.ndim(axis) == 0)
     if vector:
         a = dnp.abs(x)
+        if isinstance(ord, str):
+            raise ValueError(f"Invalid norm order {ord!r} for vectors")
         if ord == _np.inf:
             return dnp.max(a, axis=axis, keepdims=keepdims)
         if ord == -_np.inf:
@@ -109,20 +203,35 @@ def norm(x: Any, ord: Any = None, axis: Any = None, keepdims: bool = False) -> A
         if ord == 1:
             return dnp.sum(a, axis=axis, keepdims=keepdims)
         return dnp.sum(a ** ord, axis=axis, keepdims=keepdims) ** (1.0 / ord)
+    if axis is None and nd != 2:
+        raise ValueError("Improper number of dimensions to norm.")
     row, col = (-2, -1) if axis is None else axis
-    a = dnp.abs(x)
-    if ord == 1:
-        return dnp.max(dnp.sum(a, axis=row, keepdims=True), axis=col,
-                       keepdims=True).reshape(_reduced(x, (row, col), keepdims))
-    if ord == _np.inf:
-        return dnp.max(dnp.sum(a, axis=col, keepdims=True), axis=row,
-                       keepdims=True).reshape(_reduced(x, (row, col), keepdims))
-    if ord == "nuc" or ord in (2, -2):
-        raise NotImplementedError(
-            f"diffkit.numpy.linalg.norm(ord={ord!r}) on matrices needs singular "
-            "values, which diffkit does not differentiate yet; use ord='fro'."
-        )
+    reduced = _reduced(x, (row, col), keepdims)
+    if ord in (1, -1, _np.inf, -_np.inf):
+        a = dnp.abs(x)
+        inner, outer = (row, col) if ord in (1, -1) else (col, row)
+        sums = dnp.sum(a, axis=inner, keepdims=True)
+        pick = dnp.max if ord > 0 else dnp.min
+        return dnp.reshape(pick(sums, axis=outer, keepdims=True), reduced)
+    if ord in (2, -2, "nuc"):
+        singular = _singular_values(dnp.moveaxis(x, (row, col), (-2, -1)))
+        if ord == "nuc":
+            value = dnp.sum(singular, axis=-1)
+        else:
+            value = singular[..., -1] if ord == 2 else singular[..., 0]
+        return dnp.reshape(value, reduced)
     raise ValueError(f"Invalid norm order {ord!r} for matrices.")
+
+
+def _singular_values(x: Any) -> Any:
+    """Singular values (ascending) of a stack of matrices, as the square roots
+    of the eigenvalues of the smaller of ``x^T x`` and ``x x^T``."""
+    from diffkit import numpy as dnp
+
+    m, n = dnp.shape(x)[-2:]
+    xt = dnp.swapaxes(x, -1, -2)
+    gram = dnp.matmul(xt, x) if m >= n else dnp.matmul(x, xt)
+    return dnp.sqrt(dnp.maximum(eigh_values(gram), 0.0))
 
 
 def _reduced(x: Any, axes: tuple, keepdims: bool) -> tuple:

@@ -11,11 +11,24 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as _np
+
 from diffkit import numpy as np
 from diffkit.primitives import VariadicRules, defjvp
+from diffkit.rules import _einsum as einsum_rules
 from diffkit.rules._axes import from_right
+from diffkit.rules._index import (
+    clip_bounds,
+    embed_diagonal,
+    pad_source,
+    pad_widths,
+    partition_permutation,
+    sort_permutation,
+    take_index,
+    tile_shapes,
+)
 
-# --- elementwise, one argument -------------------------------------------------
+# --- elementwise, one argument -----------------------------------------------------
 defjvp(np.negative, lambda t, ans, x: -t)
 defjvp(np.positive, lambda t, ans, x: t)
 defjvp(np.sin, lambda t, ans, x: t * np.cos(x))
@@ -61,7 +74,7 @@ defjvp(np.conjugate, lambda t, ans, x: np.conj(t))
 defjvp(np.angle, lambda t, ans, x: np.imag(np.conj(x) * t) / np.abs(x) ** 2
        if np.iscomplexobj(x) else 0.0 * t)
 
-# --- elementwise, two arguments -------------------------------------------------
+# --- elementwise, two arguments ----------------------------------------------------
 defjvp(np.add, lambda t, ans, x, y: t, lambda t, ans, x, y: t)
 defjvp(np.subtract, lambda t, ans, x, y: t, lambda t, ans, x, y: -t)
 defjvp(np.multiply, lambda t, ans, x, y: t * y, lambda t, ans, x, y: t * x)
@@ -103,7 +116,9 @@ defjvp(np.where, None, lambda t, ans, c, x, y: np.where(c, t, 0.0),
        lambda t, ans, c, x, y: np.where(c, 0.0, t))
 
 
-def _clip_x(t: Any, ans: Any, x: Any, lo: Any = None, hi: Any = None) -> Any:
+def _clip_x(t: Any, ans: Any, x: Any, lo: Any = None, hi: Any = None,
+            **kw: Any) -> Any:
+    lo, hi = clip_bounds(lo, hi, kw)
     inside = np.ones_like(x, dtype=bool)
     if lo is not None:
         inside = inside & (x >= lo)
@@ -112,11 +127,13 @@ def _clip_x(t: Any, ans: Any, x: Any, lo: Any = None, hi: Any = None) -> Any:
     return t * inside
 
 
-defjvp(np.clip, _clip_x)
+defjvp(np.clip, _clip_x,
+       lambda t, ans, x, lo, hi=None, **kw: t * (x < lo),
+       lambda t, ans, x, lo, hi, **kw: t * (x > hi))
 defjvp(np.nan_to_num, lambda t, ans, x, **kw: t * np.isfinite(x))
 
 
-# --- reductions: the batch axis is never reduced ---------------------------------
+# --- reductions: the batch axis is never reduced -----------------------------------
 defjvp(np.sum, lambda t, ans, x, axis=None, dtype=None, keepdims=False:
        np.sum(t, axis=from_right(axis, np.ndim(x)), keepdims=keepdims))
 defjvp(np.mean, lambda t, ans, x, axis=None, dtype=None, keepdims=False:
@@ -172,7 +189,22 @@ def _cumsum_jvp(t: Any, ans: Any, x: Any, axis: Any = None, **kw: Any) -> Any:
 
 defjvp(np.cumsum, _cumsum_jvp)
 
-# --- shape manipulation -------------------------------------------------------------
+
+def _cumprod_jvp(t: Any, ans: Any, x: Any, axis: Any = None, **kw: Any) -> Any:
+    # d ans[j] = ans[j] * sum_{i <= j} t[i] / x[i]  (x nonzero, as in the VJP)
+    if axis is None:
+        return ans * np.cumsum(_flat(t) / np.ravel(x), axis=-1)
+    return ans * np.cumsum(t / x, axis=from_right(axis, np.ndim(x))[0])
+
+
+def _flat(t: Any) -> Any:
+    """Each tangent of the batch flattened: shape ``(B, size)``."""
+    return np.reshape(t, (len(t), -1))
+
+
+defjvp(np.cumprod, _cumprod_jvp)
+
+# --- shape manipulation ------------------------------------------------------------
 _reshape_like_ans = lambda t, ans, x, *args, **kw: np.reshape(
     t, (len(t),) + np.shape(ans))
 for _shape_only in (np.reshape, np.ravel, np.squeeze, np.expand_dims,
@@ -214,9 +246,45 @@ def _roll_jvp(t: Any, ans: Any, x: Any, shift: Any, axis: Any = None) -> Any:
 defjvp(np.roll, _roll_jvp)
 defjvp(np.triu, lambda t, ans, x, k=0: np.triu(t, k))
 defjvp(np.tril, lambda t, ans, x, k=0: np.tril(t, k))
+defjvp(np.rot90, lambda t, ans, m, k=1, axes=(0, 1): np.rot90(
+    t, k, from_right(axes, np.ndim(m))))
 
 
-# --- indexing -----------------------------------------------------------------------
+def _tile_jvp(t: Any, ans: Any, x: Any, reps: Any) -> Any:
+    shape, reps = tile_shapes(np.shape(x), reps)
+    return np.tile(np.reshape(t, (len(t),) + shape), (1,) + reps)
+
+
+defjvp(np.tile, _tile_jvp)
+
+
+def _repeat_jvp(t: Any, ans: Any, x: Any, repeats: Any, axis: Any = None) -> Any:
+    if axis is None:
+        return np.repeat(_flat(t), repeats, axis=-1)
+    return np.repeat(t, repeats, axis=from_right(axis, np.ndim(x))[0])
+
+
+defjvp(np.repeat, _repeat_jvp)
+
+
+# --- diagonals ---------------------------------------------------------------------
+defjvp(np.diagonal, lambda t, ans, a, offset=0, axis1=0, axis2=1: np.diagonal(
+    t, offset, *from_right((axis1, axis2), np.ndim(a))))
+defjvp(np.trace, lambda t, ans, a, offset=0, axis1=0, axis2=1, dtype=None, out=None:
+       np.trace(t, offset, *from_right((axis1, axis2), np.ndim(a))))
+
+
+def _diag_jvp(t: Any, ans: Any, v: Any, k: int = 0) -> Any:
+    if np.ndim(v) == 1:
+        n = np.shape(ans)[0]
+        return embed_diagonal(t, k, n, n)
+    return np.diagonal(t, k, -2, -1)
+
+
+defjvp(np.diag, _diag_jvp)
+
+
+# --- indexing ----------------------------------------------------------------------
 def _batched(index: Any) -> tuple:
     """An index into an array, shifted to leave its leading batch axis alone."""
     return (slice(None), *(index if isinstance(index, tuple) else (index,)))
@@ -240,7 +308,74 @@ def _concatenate_jvp(i: int) -> Any:
 np._P["concatenate"].jvps = VariadicRules(_concatenate_jvp)
 
 
-# --- products -------------------------------------------------------------------------
+def _take_jvp(t: Any, ans: Any, a: Any, indices: Any, axis: Any = None,
+              out: Any = None, mode: str = "raise") -> Any:
+    if axis is None:
+        return np.take(_flat(t), take_index(indices, np.size(a), mode), axis=1)
+    ax = from_right(axis, np.ndim(a))[0]
+    return np.take(t, take_index(indices, np.shape(a)[ax], mode), axis=ax)
+
+
+def _take_along_axis_jvp(t: Any, ans: Any, arr: Any, indices: Any,
+                         axis: Any = -1) -> Any:
+    index = _np.asarray(indices)[None]  # the same indices for every tangent
+    if axis is None:
+        return np.take_along_axis(_flat(t), index, axis=-1)
+    return np.take_along_axis(t, index, axis=from_right(axis, np.ndim(arr))[0])
+
+
+defjvp(np.take, _take_jvp)
+defjvp(np.take_along_axis, _take_along_axis_jvp)
+
+
+def _permute(t: Any, perm: Any, x: Any, axis: Any) -> Any:
+    """Rearrange every tangent of the batch the way ``perm`` rearranged ``x``."""
+    if axis is None:
+        return np.take(_flat(t), perm, axis=1)
+    return np.take_along_axis(t, perm[None], axis=from_right(axis, np.ndim(x))[0])
+
+
+defjvp(np.sort, lambda t, ans, x, axis=-1, kind=None, order=None:
+       _permute(t, sort_permutation(x, axis), x, axis))
+defjvp(np.partition, lambda t, ans, x, kth, axis=-1, kind="introselect", order=None:
+       _permute(t, partition_permutation(x, kth, axis, kind), x, axis))
+
+
+def _pad_jvp(t: Any, ans: Any, x: Any, pad_width: Any, mode: str = "constant",
+             **kw: Any) -> Any:
+    if mode == "constant":  # the padding is constant: its tangent is zero
+        widths = [(0, 0)] + [tuple(w) for w in pad_widths(pad_width, np.ndim(x))]
+        return np.pad(t, widths)
+    return np.take(_flat(t), pad_source(np.shape(x), pad_width, mode, kw), axis=1)
+
+
+defjvp(np.pad, _pad_jvp)
+
+
+# --- einsum and tensordot ----------------------------------------------------------
+def _einsum_jvp(i: int) -> Any:
+    def jvp(t: Any, ans: Any, subscripts: str, *operands: Any, **kw: Any) -> Any:
+        ins, out = einsum_rules.explicit(subscripts, [np.shape(a) for a in operands])
+        return einsum_rules.tangent(ins, out, operands, i - 1, t, **kw)
+
+    return jvp
+
+
+np._P["einsum"].jvps = VariadicRules(_einsum_jvp)
+
+
+def _tensordot_jvp(k: int) -> Any:
+    def jvp(t: Any, ans: Any, a: Any, b: Any, axes: Any = 2) -> Any:
+        ins, out = einsum_rules.tensordot_labels(np.ndim(a), np.ndim(b), axes)
+        return einsum_rules.tangent(ins, out, (a, b), k, t)
+
+    return jvp
+
+
+defjvp(np.tensordot, _tensordot_jvp(0), _tensordot_jvp(1))
+
+
+# --- products ----------------------------------------------------------------------
 def _dot_a(t: Any, ans: Any, a: Any, b: Any) -> Any:
     if np.ndim(a) == 0 or np.ndim(b) == 0:
         return _batch_align(t, np.ndim(a), np.ndim(ans)) * b

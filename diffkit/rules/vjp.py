@@ -11,13 +11,28 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as _np
+
 from diffkit import numpy as np
 from diffkit.backends.reverse import unbroadcast
-from diffkit.numpy import linalg  # noqa: F401  (linalg rules live in rules.linalg)
 from diffkit.primitives import VariadicRules, defvjp
+from diffkit.rules import _einsum as einsum_rules
 from diffkit.rules._axes import kept_shape, normalize
+from diffkit.rules._index import (
+    along_axis_index,
+    clip_bounds,
+    diagonal_index,
+    embed_diagonal,
+    pad_source,
+    pad_widths,
+    partition_permutation,
+    sort_permutation,
+    take_index,
+    tile_shapes,
+)
+from diffkit.tracer import unbox
 
-# --- elementwise, one argument -------------------------------------------------
+# --- elementwise, one argument -----------------------------------------------------
 defvjp(np.negative, lambda g, ans, x: -g)
 defvjp(np.positive, lambda g, ans, x: g)
 defvjp(np.sin, lambda g, ans, x: g * np.cos(x))
@@ -65,7 +80,7 @@ defvjp(np.conjugate, lambda g, ans, x: np.conj(g))
 defvjp(np.angle, lambda g, ans, x: g * np.conj(x * 1j) / np.abs(x) ** 2
        if np.iscomplexobj(x) else 0.0 * g)
 
-# --- elementwise, two arguments -------------------------------------------------
+# --- elementwise, two arguments ----------------------------------------------------
 defvjp(np.add, lambda g, ans, x, y: g, lambda g, ans, x, y: g)
 defvjp(np.subtract, lambda g, ans, x, y: g, lambda g, ans, x, y: -g)
 defvjp(np.multiply, lambda g, ans, x, y: g * y, lambda g, ans, x, y: g * x)
@@ -111,7 +126,10 @@ defvjp(np.where, None, lambda g, ans, c, x, y: np.where(c, g, 0.0),
        lambda g, ans, c, x, y: np.where(c, 0.0, g))
 
 
-def _clip_x(g: Any, ans: Any, x: Any, lo: Any = None, hi: Any = None) -> Any:
+def _clip_x(g: Any, ans: Any, x: Any, lo: Any = None, hi: Any = None,
+            **kw: Any) -> Any:
+    # Inside the bounds (ends included) the output is x itself.
+    lo, hi = clip_bounds(lo, hi, kw)
     inside = np.ones_like(x, dtype=bool)
     if lo is not None:
         inside = inside & (x >= lo)
@@ -120,11 +138,13 @@ def _clip_x(g: Any, ans: Any, x: Any, lo: Any = None, hi: Any = None) -> Any:
     return g * inside
 
 
-defvjp(np.clip, _clip_x)
+defvjp(np.clip, _clip_x,
+       lambda g, ans, x, lo, hi=None, **kw: g * (x < lo),
+       lambda g, ans, x, lo, hi, **kw: g * (x > hi))
 defvjp(np.nan_to_num, lambda g, ans, x, **kw: g * np.isfinite(x))
 
 
-# --- reductions -------------------------------------------------------------------
+# --- reductions --------------------------------------------------------------------
 def _spread(g: Any, x: Any, axis: Any, keepdims: bool) -> Any:
     """Copy a reduction's cotangent back over the axes it reduced."""
     shape = np.shape(x)
@@ -187,6 +207,23 @@ def _cumsum_vjp(g: Any, ans: Any, x: Any, axis: Any = None, **kw: Any) -> Any:
 
 defvjp(np.cumsum, _cumsum_vjp)
 
+
+def _reverse_cumsum(v: Any, axis: int) -> Any:
+    """``out[i] = sum(v[i:])`` along ``axis``: the adjoint of a running sum."""
+    return np.flip(np.cumsum(np.flip(v, axis), axis), axis)
+
+
+def _cumprod_vjp(g: Any, ans: Any, x: Any, axis: Any = None, **kw: Any) -> Any:
+    # ans[j] = prod(x[:j+1]), so d ans[j] / d x[i] = ans[j] / x[i] for i <= j:
+    # the cotangent of x[i] is sum over j >= i of g[j] ans[j], divided by x[i].
+    # (Like autograd's, this rule needs the entries of x to be nonzero.)
+    if axis is None:
+        return np.reshape(_reverse_cumsum(g * ans, 0) / np.ravel(x), np.shape(x))
+    return _reverse_cumsum(g * ans, axis) / x
+
+
+defvjp(np.cumprod, _cumprod_vjp)
+
 # --- shape manipulation ------------------------------------------------------------
 _reshape_back = lambda g, ans, x, *args, **kw: np.reshape(g, np.shape(x))
 for _shape_only in (np.reshape, np.ravel, np.squeeze, np.expand_dims,
@@ -210,11 +247,45 @@ defvjp(np.swapaxes, lambda g, ans, x, a1, a2: np.swapaxes(g, a1, a2))
 defvjp(np.broadcast_to, lambda g, ans, x, shape, **kw: unbroadcast(g, x))
 defvjp(np.flip, lambda g, ans, x, axis=None: np.flip(g, axis))
 defvjp(np.roll, lambda g, ans, x, shift, axis=None: np.roll(
-    g, tuple(-s for s in shift) if isinstance(shift, tuple) else -shift, axis))
+    g, -_np.asarray(shift), axis))
 defvjp(np.triu, lambda g, ans, x, k=0: np.triu(g, k))
 defvjp(np.tril, lambda g, ans, x, k=0: np.tril(g, k))
+defvjp(np.rot90, lambda g, ans, m, k=1, axes=(0, 1): np.rot90(g, -k, axes))
 
-# --- indexing -------------------------------------------------------------------------
+
+def _tile_vjp(g: Any, ans: Any, x: Any, reps: Any) -> Any:
+    # Give every output axis of length r * n its own pair of axes (r, n): the
+    # copies then lie along the r axes, and the adjoint of copying is summing.
+    shape, reps = tile_shapes(np.shape(x), reps)
+    g = np.reshape(g, tuple(v for pair in zip(reps, shape, strict=True) for v in pair))
+    return np.reshape(np.sum(g, axis=tuple(range(0, 2 * len(reps), 2))), np.shape(x))
+
+
+defvjp(np.tile, _tile_vjp)
+
+
+def _repeat_vjp(g: Any, ans: Any, x: Any, repeats: Any, axis: Any = None) -> Any:
+    if axis is None:
+        size = int(_np.size(unbox(x)))
+        return np.reshape(_unrepeat(g, repeats, 0, (size,)), np.shape(x))
+    shape = tuple(np.shape(x))
+    return _unrepeat(g, repeats, axis % len(shape), shape)
+
+
+def _unrepeat(g: Any, repeats: Any, ax: int, shape: tuple) -> Any:
+    """Sum each run of copies made by ``repeat`` along ``ax`` back into one entry."""
+    if _np.size(repeats) == 1:  # equal runs: one reshape and a sum
+        r = int(_np.reshape(repeats, -1)[0])
+        g = np.reshape(g, shape[:ax + 1] + (r,) + shape[ax + 1:])
+        return np.sum(g, axis=ax + 1)
+    # runs of different lengths: entry i of the output came from source[i]
+    source = _np.repeat(_np.arange(shape[ax]), repeats)
+    return np.untake(g, (slice(None),) * ax + (source,), shape)
+
+
+defvjp(np.repeat, _repeat_vjp)
+
+# --- indexing ----------------------------------------------------------------------
 defvjp(np.getitem, lambda g, ans, x, index: np.untake(g, index, np.shape(x)))
 defvjp(np.untake, lambda g, ans, x, index, shape, dtype=None: np.getitem(g, index))
 
@@ -232,6 +303,118 @@ def _concatenate_vjp(i: int) -> Any:
 
 
 np._P["concatenate"].vjps = VariadicRules(_concatenate_vjp)
+
+
+def _take_vjp(g: Any, ans: Any, a: Any, indices: Any, axis: Any = None,
+              out: Any = None, mode: str = "raise") -> Any:
+    shape = tuple(np.shape(a))
+    if axis is None:
+        size = int(_np.size(unbox(a)))
+        flat = np.untake(g, take_index(indices, size, mode), (size,))
+        return np.reshape(flat, shape)
+    ax = axis % len(shape)
+    index = (slice(None),) * ax + (take_index(indices, shape[ax], mode),)
+    return np.untake(g, index, shape)
+
+
+defvjp(np.take, _take_vjp)
+
+
+def _take_along_axis_vjp(g: Any, ans: Any, arr: Any, indices: Any,
+                         axis: Any = -1) -> Any:
+    shape = tuple(np.shape(arr))
+    if axis is None:
+        size = int(_np.size(unbox(arr)))
+        return np.reshape(np.untake(g, _np.asarray(indices), (size,)), shape)
+    return np.untake(g, along_axis_index(indices, axis, shape), shape)
+
+
+defvjp(np.take_along_axis, _take_along_axis_vjp)
+
+
+def _unpermute(g: Any, perm: Any, x: Any, axis: Any) -> Any:
+    """Send ``g[..., k, ...]`` back to where entry ``k`` came from: ``perm[k]``.
+
+    ``perm`` is the permutation that rearranged ``x`` along ``axis`` (from
+    ``argsort`` or ``argpartition``); its inverse is ``argsort(perm)``.
+    """
+    if axis is None:
+        return np.reshape(g[np.argsort(perm)], np.shape(x))
+    return np.take_along_axis(g, np.argsort(perm, axis=axis), axis=axis)
+
+
+defvjp(np.sort, lambda g, ans, x, axis=-1, kind=None, order=None:
+       _unpermute(g, sort_permutation(x, axis), x, axis))
+defvjp(np.partition, lambda g, ans, x, kth, axis=-1, kind="introselect", order=None:
+       _unpermute(g, partition_permutation(x, kth, axis, kind), x, axis))
+
+
+# --- diagonals ---------------------------------------------------------------------
+def _diagonal_vjp(g: Any, ans: Any, a: Any, offset: int = 0, axis1: int = 0,
+                  axis2: int = 1) -> Any:
+    # numpy.diagonal moves the diagonal to the last axis; build the matrices
+    # on the last two axes, then put those back where axis1 and axis2 were.
+    shape = np.shape(a)
+    full = embed_diagonal(g, offset, shape[axis1], shape[axis2])
+    return np.moveaxis(full, (-2, -1), (axis1, axis2))
+
+
+def _diag_vjp(g: Any, ans: Any, v: Any, k: int = 0) -> Any:
+    if np.ndim(v) == 1:
+        return np.diag(g, k)
+    return embed_diagonal(g, k, *np.shape(v))
+
+
+def _trace_vjp(g: Any, ans: Any, a: Any, offset: int = 0, axis1: int = 0,
+               axis2: int = 1, dtype: Any = None, out: Any = None) -> Any:
+    shape = np.shape(a)
+    length = len(diagonal_index(shape[axis1], shape[axis2], offset)[0])
+    g = np.broadcast_to(np.expand_dims(g, -1), tuple(np.shape(g)) + (length,))
+    return _diagonal_vjp(g, None, a, offset, axis1, axis2)
+
+
+defvjp(np.diagonal, _diagonal_vjp)
+defvjp(np.diag, _diag_vjp)
+defvjp(np.trace, _trace_vjp)
+
+
+# --- padding -----------------------------------------------------------------------
+def _pad_vjp(g: Any, ans: Any, x: Any, pad_width: Any, mode: str = "constant",
+             **kw: Any) -> Any:
+    shape = tuple(np.shape(x))
+    if mode == "constant":  # the original array is a block of the padded one
+        widths = pad_widths(pad_width, len(shape))
+        return g[tuple(slice(int(b), int(b) + n)
+                       for (b, _), n in zip(widths, shape, strict=True))]
+    source = pad_source(shape, pad_width, mode, kw)
+    size = int(_np.prod(shape))
+    return np.reshape(np.untake(g, source, (size,)), shape)
+
+
+defvjp(np.pad, _pad_vjp)
+
+
+# --- einsum and tensordot: every rule is an einsum again ---------------------------
+def _einsum_vjp(i: int) -> Any:
+    def vjp(g: Any, ans: Any, subscripts: str, *operands: Any, **kw: Any) -> Any:
+        ins, out = einsum_rules.explicit(subscripts, [np.shape(a) for a in operands])
+        return einsum_rules.cotangent(ins, out, operands, i - 1, g, **kw)
+
+    return vjp
+
+
+np._P["einsum"].vjps = VariadicRules(_einsum_vjp)
+
+
+def _tensordot_vjp(k: int) -> Any:
+    def vjp(g: Any, ans: Any, a: Any, b: Any, axes: Any = 2) -> Any:
+        ins, out = einsum_rules.tensordot_labels(np.ndim(a), np.ndim(b), axes)
+        return einsum_rules.cotangent(ins, out, (a, b), k, g)
+
+    return vjp
+
+
+defvjp(np.tensordot, _tensordot_vjp(0), _tensordot_vjp(1))
 
 # --- products ----------------------------------------------------------------------
 
