@@ -21,6 +21,7 @@ from diffkit.errors import (
     NotApplicable,
     TracedValueError,
 )
+from diffkit.expression import function
 from diffkit.numpy import (
     arccos,
     arcsin,
@@ -60,6 +61,6 @@ __all__ = [
     "derivative", "grad", "value_and_grad", "elementwise_grad", "jacobian",
     "hessian", "hvp", "jvp", "vjp", "gradient", "check_grads", "stop_gradient",
     "sin", "cos", "tan", "arcsin", "arccos", "arctan", "sinh", "cosh", "tanh",
-    "exp", "log", "log1p", "sqrt", "numpy", "__version__",
+    "exp", "log", "log1p", "sqrt", "numpy", "__version__", "function",
     "compare", "Comparison",
 ]
