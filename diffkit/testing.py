@@ -78,9 +78,11 @@ def _random_like(tree: Any, rng: _np.random.Generator) -> Any:
 
 
 def _vdot(a: Any, b: Any) -> Any:
+    # Re(sum(a * b)), without conjugating: diffkit's convention for complex
+    # inputs is df = Re(grad * dz) (the gradient of |z|^2 is 2 conj(z)).
     la, _ = flatten(a)
     lb, _ = flatten(b)
-    return sum(_np.real(_np.vdot(_np.asarray(x), _np.asarray(y)))
+    return sum(_np.real(_np.sum(_np.asarray(x) * _np.asarray(y)))
                for x, y in zip(la, lb, strict=True))
 
 
