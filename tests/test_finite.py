@@ -367,6 +367,14 @@ def test_tree_inputs_keep_their_structure():
     numpy.testing.assert_allclose(Hbb, 4.0 * numpy.diag([6.0, 12.0]), rtol=1e-7)
 
 
+@pytest.mark.parametrize("scheme", SCHEMES)
+def test_a_list_of_outputs_is_a_vector(scheme):
+    f = lambda p: [p[0] * p[1], np.sin(p[0])]
+    J = estimate(f, numpy.array([1.0, 2.0]), scheme=scheme).derivative
+    numpy.testing.assert_allclose(J, [[2.0, 1.0], [math.cos(1.0), 0.0]],
+                                  rtol=1e-6, atol=1e-9)
+
+
 def test_an_unused_input_gets_zeros():
     g = estimate(lambda t: np.sin(t[0]), (0.5, numpy.ones(3))).derivative
     assert g[0] == pytest.approx(math.cos(0.5), rel=1e-10)

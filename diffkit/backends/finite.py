@@ -278,7 +278,9 @@ class _Point:
 
 
 def _check_output(out: Any) -> Any:
-    kind = _np.asarray(unbox(out)).dtype.kind if not isinstance(out, Box) else "f"
+    if isinstance(out, list | tuple):
+        out = dnp.array(out)  # [f1, f2] means the vector (f1, f2)
+    kind = "f" if isinstance(out, Box) else _np.asarray(out).dtype.kind
     if kind not in "biufc":
         raise TypeError(
             f"Finite differences need a function that returns a number or an array "
@@ -356,9 +358,9 @@ def _richardson(point: _Point, d: _Direction) -> tuple[Any, Any]:
     the smallest estimate, and stop once round-off alone exceeds it: smaller
     steps cannot do better.
     """
-    order = accuracy_order(_OFFSETS["central"])  # 2: errors in h**2, h**4, ...
     offsets = _OFFSETS["central"]
     w = _weights(offsets)
+    order = accuracy_order(offsets)  # 2: the errors go as h**2, h**4, ...
     ratio = 2.0
     h = d.step
     previous: list[Any] = []      # the tableau's previous row: values...
@@ -577,6 +579,8 @@ def _complex_step(point: _Point, steps: list[Any]) -> FiniteDifference:
                 f"failed there ({err}). Write f with diffkit.numpy functions "
                 "that accept complex numbers, or use scheme='central'."
             ) from err
+        if isinstance(out, list | tuple):
+            out = dnp.array(out)
         if type(out) is Box and out._trace is trace:
             out = out._value
         columns.append(dnp.imag(_check_output(out)) / d.step)
