@@ -76,7 +76,7 @@ class _Tour:
 
     @staticmethod
     def show(obj: Any) -> None:
-        print(textwrap.indent(str(obj), "  "))
+        print("\n" + textwrap.indent(str(obj), "  ") + "\n")
 
     def save(self, name: str, make: Callable[[], Any]) -> None:
         """Draw a figure into ``out/name``; a failure is reported, not raised."""
@@ -141,7 +141,6 @@ def _finite_differences(t: _Tour) -> None:
           "nothing, so it reaches machine precision. Every method, one table:")
     expr = "exp(x)/sqrt(sin(x)**3 + cos(x)**3)"
     cmp = dk.compare(expr, 1.5)
-    print()
     t.show(cmp)
     import diffkit.plots as plots
 
@@ -165,7 +164,6 @@ def _chain_rule(t: _Tour) -> None:
     for method in ("symbolic", "forward", "reverse"):
         print(f"  {method:<10} {float(dk.derivative(f, x, method=method))!r}")
     t.say("All agree to the last digit or two. What differs is the work:")
-    print()
     t.show(dk.compare(f, x, methods=["central", "symbolic", "forward", "reverse"]))
 
 
@@ -177,7 +175,6 @@ def _baydin_trace(t: _Tour) -> None:
     from diffkit.wengert import trace
 
     tr = trace(baydin, 2.0, 5.0)
-    print()
     t.show(tr)
     t.say("Forward mode carries a tangent v_dot = dv/dx1 along with each value "
           "(seed x1_dot = 1, x2_dot = 0): one pass per input.")
@@ -186,8 +183,18 @@ def _baydin_trace(t: _Tour) -> None:
           "(seed y_bar = 1): one pass gives the whole gradient.")
     t.show(tr.reverse())
     t.save("graph.png", tr.graph)
+
+
+def _cost(t: _Tour) -> None:
     import diffkit.plots as plots
 
+    t.heading("Forward or reverse? Count the passes")
+    t.say("A forward pass gives the derivative along one input direction; a "
+          "reverse pass gives the gradient of one output. For f: R^n -> R^m the "
+          "full Jacobian costs about n passes forward and m passes in reverse. "
+          "For a scalar loss of many parameters reverse mode wins by a factor "
+          "of n: the whole gradient costs a few evaluations of f (the 'cheap "
+          "gradient' bound). Here for x -> tanh(W x + b) as n or m grows:")
     t.save("cost.png", plots.cost)
 
 
@@ -267,12 +274,11 @@ def _swell(t: _Tour) -> None:
           "subexpression elimination (a DAG) keeps it linear, and so does the AD "
           "trace, which is a DAG by construction.")
     report = swell(logistic, n=range(1, 8), at=0.3)
-    print()
     t.show(report)
     t.save("swell.png", report.plot)
 
 
-STOPS = (_slope_of_square, _finite_differences, _chain_rule, _baydin_trace,
+STOPS = (_slope_of_square, _finite_differences, _chain_rule, _baydin_trace, _cost,
          _taylor_sine, _logistic_regression, _non_scalar, _swell)
 
 

@@ -48,12 +48,15 @@ class _Parser(argparse.ArgumentParser):
 def _one_line(err: BaseException) -> str:
     """An exception message squeezed onto one line.
 
-    Expression errors point at the offending text with a caret on a line of
-    its own; on a single line the words have to do that job.
+    Expression errors show the text with a caret line under the offending
+    part; on one line, a column number does that job.
     """
-    lines = [ln.strip() for ln in str(err).splitlines()]
-    lines = [ln for ln in lines if ln and set(ln) - set("^ ~")]
-    return " ".join(lines) or type(err).__name__
+    lines = [ln.rstrip() for ln in str(err).splitlines() if ln.strip()]
+    if len(lines) >= 3 and set(lines[-1].strip()) <= set("^~"):
+        text, carets = lines[-2], lines[-1]
+        column = carets.index("^") - (len(text) - len(text.lstrip())) + 1
+        lines = [*lines[:-2], f"(column {column} of {text.strip()!r})"]
+    return " ".join(ln.strip() for ln in lines) or type(err).__name__
 
 
 # --- parsing values -------------------------------------------------------------------

@@ -131,6 +131,10 @@ class Comparison:
 
     # --- text ---------------------------------------------------------------------
 
+    _LEGEND = ("cost: evaluations of f (finite differences), primitive operations "
+               "run (AD) or in the derivative after CSE (symbolic); size: "
+               "expression tree (symbolic) or trace length (AD)")
+
     _HEADER = ("method", "derivative", "abs error", "rel error", "time", "cost",
                "size", "note")
 
@@ -164,6 +168,7 @@ class Comparison:
                f"reference: {self.reference}", "",
                line(cells[0]), rule]
         out += [line(c) for c in cells[1:]]
+        out += ["", self._LEGEND]
         return "\n".join(out)
 
     def _repr_html_(self) -> str:
@@ -178,7 +183,9 @@ class Comparison:
         return (
             f"<table><caption>d/dx {esc(self.label)} at {esc(self.at)}<br>"
             f"<small>reference: {esc(self.reference)}</small></caption>"
-            f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+            f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody>"
+            f'<tfoot><tr><td colspan="8"><small>{esc(self._LEGEND)}</small>'
+            "</td></tr></tfoot></table>"
         )
 
     # --- picture ------------------------------------------------------------------
@@ -219,9 +226,17 @@ class Comparison:
         ax_err.set_ylabel("absolute error")
         ax_err.set_title("error against the reference")
         costs = [r.cost or 0 for r in rows]
-        ax_cost.bar(names, costs, color="tab:blue")
+        # Two units share the axis: evaluations of f and primitive operations.
+        finite = [r.method.startswith("finite:") for r in rows]
+        colors = ["tab:blue" if fd else "tab:green" for fd in finite]
+        ax_cost.bar(names, costs, color=colors)
+        from matplotlib.patches import Patch
+
+        ax_cost.legend(handles=[Patch(color="tab:blue", label="evaluations of f"),
+                                Patch(color="tab:green", label="primitive operations")],
+                       fontsize=8, loc="upper left")
         ax_cost.set_yscale("log")
-        ax_cost.set_ylabel("evaluations / operations")
+        ax_cost.set_ylabel("cost")
         ax_cost.set_title("cost")
         for a in (ax_err, ax_cost):
             a.tick_params(axis="x", labelrotation=35)
@@ -455,12 +470,16 @@ def _run_ad(p: _Problem, mode: str) -> tuple[Any, float, int, int, str]:
     length = _trace_length(p)
     if mode == "forward":
         passes = p.n_inputs
-        note = f"{length} ops x {passes} tangent pass{'es' if passes > 1 else ''}"
+        note = f"{_ops(length)} x {passes} tangent pass{'es' if passes > 1 else ''}"
     else:
         passes = 2 * p.n_outputs
-        note = (f"{length} ops x 2 sweeps (record, backpropagate)"
+        note = (f"{_ops(length)} x 2 sweeps (record, backpropagate)"
                 + (f" x {p.n_outputs} outputs" if p.n_outputs > 1 else ""))
     return d, t, length * passes, length, note
+
+
+def _ops(n: int) -> str:
+    return f"{n} op{'' if n == 1 else 's'}"
 
 
 def _run(p: _Problem, method: str) -> tuple[Any, float, int | None, int | None, str]:
@@ -481,16 +500,17 @@ def _run_finite(p: _Problem, scheme: str) -> tuple[Any, float, int, None, str]:
         finite.value_and_jacobian(counted, p.x, scheme=scheme)
         (_, d), t = _timed(lambda: finite.value_and_jacobian(p.fun, p.x,
                                                              scheme=scheme))
-        return d, t, counted.calls, None, "f evaluations"
+        return d, t, counted.calls, None, ""
     est, t = _timed(lambda: finite.estimate(p.fun, p.x, scheme=scheme))
-    note = "f evaluations"
+    notes = []
     steps = _np.abs(_flat(est.step))
     if steps.size and _np.all(steps == steps[0]):
-        note += f"; step h = {steps[0]:.1e}"
+        notes.append(f"step h = {steps[0]:.1e}")
     elif steps.size:
-        note += f"; steps h = {steps.min():.1e}..{steps.max():.1e}"
+        notes.append(f"steps h = {steps.min():.1e}..{steps.max():.1e}")
     if est.error_estimate is not None:
-        note += f"; its own error estimate {est.error_estimate:.1e}"
+        notes.append(f"own error estimate {est.error_estimate:.1e}")
+    note = "; ".join(notes)
     return est.derivative, t, int(est.evaluations), None, note
 
 

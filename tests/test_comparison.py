@@ -184,8 +184,9 @@ def test_text_table(cmp):
     for column in ("method", "derivative", "abs error", "rel error", "time",
                    "cost", "size", "note"):
         assert column in header
-    body = lines[5:]
+    body = lines[5:5 + len(cmp.rows)]
     assert [ln.split()[0] for ln in body] == [r.method for r in cmp.rows]
+    assert lines[-1].startswith("cost: evaluations of f")
     # Aligned: every row's value column ends where the header's does.
     end = header.index("derivative") + len("derivative")
     for ln, row in zip(body, cmp.rows, strict=True):
@@ -196,7 +197,9 @@ def test_text_table(cmp):
 def test_html_table(cmp):
     html = cmp._repr_html_()
     assert html.startswith("<table>") and html.endswith("</table>")
-    assert html.count("<tr>") == len(cmp.rows) + 1
+    body = html[html.index("<tbody>"):html.index("</tbody>")]
+    assert body.count("<tr>") == len(cmp.rows)
+    assert "<tfoot>" in html and "primitive operations" in html
     for row in cmp.rows:
         assert f">{row.method}<" in html
     lam = dk.compare(lambda x: x * x, 1.0, methods=["reverse"], reference=2.0)
