@@ -36,7 +36,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from diffkit.errors import MissingRuleError
-from diffkit.tracer import Box, top_trace, unbox
+from diffkit.tracer import Box, unbox
 
 __all__ = [
     "Primitive",
@@ -95,7 +95,15 @@ class Primitive:
         registry.setdefault(self.name, self)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        trace = top_trace(args)
+        # Every operation of every traced function (and of every derivative
+        # rule) comes through here, so this is top_trace() written inline: the
+        # innermost trace among the arguments, or None for plain values.
+        trace = None
+        for a in args:
+            if isinstance(a, Box):
+                t = a._trace
+                if trace is None or t.level > trace.level:
+                    trace = t
         if trace is None:
             return self.impl(*args, **kwargs)
         if not self.differentiable:

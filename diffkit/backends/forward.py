@@ -18,8 +18,14 @@ from typing import Any
 
 import numpy as _np
 
+# diffkit.numpy is complete before this module is first imported (its own
+# import chain never reaches the forward backend), so the module-level
+# import is safe and keeps imports out of the per-operation path.
+from diffkit import numpy as dnp
 from diffkit.primitives import Primitive
 from diffkit.tracer import Box, Trace
+from diffkit.trees import flatten, unflatten
+from diffkit.values import as_float
 
 __all__ = ["ForwardTrace"]
 
@@ -38,28 +44,44 @@ class ForwardTrace(Trace):
         return Box(value, self, tangent)
 
     def process_primitive(self, prim: Primitive, args: tuple, kwargs: dict) -> Any:
-        from diffkit import numpy as dnp
-
         values = list(args)
         traced = []
+        outer = False
         for i, a in enumerate(args):
-            if type(a) is Box and a._trace is self:
-                values[i] = a._value
-                traced.append(i)
-        ans = prim(*values, **kwargs)
-        out_ndim = dnp.ndim(ans)
+            if type(a) is Box:
+                if a._trace is self:
+                    value = values[i] = a._value
+                    traced.append(i)
+                    outer = outer or type(value) is Box
+                else:
+                    outer = True
+        # As in reverse mode: only boxes of outer traces need the primitive's
+        # dispatch again; plain values go straight to NumPy.
+        ans = prim(*values, **kwargs) if outer else prim.impl(*values, **kwargs)
+        out_shape = _shape(ans)
         v_dot = None
         for i in traced:
             t = args[i]._node
             if prim.elementwise:
-                t = _align(t, dnp.ndim(values[i]), out_ndim)
+                t = _align(t, len(_shape(values[i])), len(out_shape))
             share = prim.jvp(i, t, ans, values, kwargs)
             v_dot = share if v_dot is None else v_dot + share
         if prim.elementwise:
-            full = (self.batch, *dnp.shape(ans))
-            if dnp.shape(v_dot) != full:
+            # An untraced argument can make ``ans`` bigger than every traced
+            # one: in x + c with x of shape (3,) and c of shape (2, 3), the
+            # tangent is x's, (B, 1, 3), and must be copied out to (B, 2, 3).
+            full = (self.batch, *out_shape)
+            if _shape(v_dot) != full:
                 v_dot = dnp.broadcast_to(v_dot, full)
         return Box(ans, self, v_dot)
+
+
+def _shape(x: Any) -> tuple[int, ...]:
+    """The shape of ``x``, looking through any boxes (cheaper than np.shape)."""
+    while type(x) is Box:
+        x = x._value
+    shape = getattr(x, "shape", None)
+    return _np.shape(x) if shape is None else shape
 
 
 def _align(t: Any, ndim: int, out_ndim: int) -> Any:
@@ -71,9 +93,7 @@ def _align(t: Any, ndim: int, out_ndim: int) -> Any:
     """
     if ndim == out_ndim:
         return t
-    from diffkit import numpy as dnp
-
-    shape = dnp.shape(t)
+    shape = _shape(t)
     return dnp.reshape(t, (shape[0],) + (1,) * (out_ndim - ndim) + shape[1:])
 
 
@@ -86,10 +106,6 @@ CHUNK_ELEMENTS = 2**22
 
 def jvp(fun: Any, x: Any, v: Any) -> tuple[Any, Any]:
     """``fun(x)`` and its directional derivative along the tree ``v``."""
-    from diffkit import numpy as dnp
-    from diffkit.trees import flatten, unflatten
-    from diffkit.values import as_float
-
     trace = ForwardTrace(batch=1)
     leaves, treedef = flatten(x)
     tangents, _ = flatten(v)
@@ -106,10 +122,6 @@ def jvp(fun: Any, x: Any, v: Any) -> tuple[Any, Any]:
 
 def value_and_jacobian(fun: Any, x: Any) -> tuple[Any, Any]:
     """The Jacobian by forward mode: all n input directions pushed as one batch."""
-    from diffkit import numpy as dnp
-    from diffkit.trees import flatten, unflatten
-    from diffkit.values import as_float
-
     leaves, treedef = flatten(x)
     leaves = [as_float(leaf) for leaf in leaves]
     sizes = [int(_np.size(leaf)) for leaf in leaves]
@@ -119,7 +131,9 @@ def value_and_jacobian(fun: Any, x: Any) -> tuple[Any, Any]:
     columns = []
     for start in range(0, max(n, 1), chunk):
         stop = min(n, start + chunk)
-        seeds = _np.eye(n)[start:stop]
+        # Rows start..stop of the n x n identity, without building all of it.
+        seeds = _np.zeros((stop - start, n))
+        seeds[_np.arange(stop - start), _np.arange(start, stop)] = 1.0
         trace = ForwardTrace(batch=stop - start)
         inputs, offset = [], 0
         for leaf, size in zip(leaves, sizes, strict=True):

@@ -22,6 +22,8 @@ import numpy as _np
 
 from diffkit.primitives import Primitive
 from diffkit.tracer import Box, Trace
+from diffkit.trees import flatten, unflatten
+from diffkit.values import as_float
 
 __all__ = ["Node", "ReverseTrace", "backward"]
 
@@ -47,37 +49,62 @@ class Node:
 
 
 class ReverseTrace(Trace):
-    """Records a tape of nodes while the function runs."""
+    """Records a tape of nodes while the function runs.
 
-    __slots__ = ()
+    ``tape`` lists the nodes in the order the primitives ran.  A value is
+    always computed before anything that uses it, so the tape is already a
+    topological order of the computational graph: walked backwards, it
+    reaches every node after all of the nodes that consumed it.
+    """
+
+    __slots__ = ("tape",)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tape: list[Node] = []
 
     def new_input(self, value: Any) -> Box:
-        """Wrap an input: a leaf of the tape, with no parents."""
+        """Wrap an input: a leaf of the graph, with no parents (not on the tape)."""
         return Box(value, self, Node(None, value, (), {}, []))
 
     def process_primitive(self, prim: Primitive, args: tuple, kwargs: dict) -> Box:
         values = list(args)
         parents = []
+        outer = False
         for i, a in enumerate(args):
-            if type(a) is Box and a._trace is self:
-                values[i] = a._value
-                parents.append((i, a._node))
-        ans = prim(*values, **kwargs)  # outer traces, if any, see their own boxes
-        return Box(ans, self, Node(prim, ans, values, kwargs, parents))
+            if type(a) is Box:
+                if a._trace is self:
+                    value = values[i] = a._value
+                    parents.append((i, a._node))
+                    outer = outer or type(value) is Box
+                else:
+                    outer = True
+        # Boxes of outer traces (grad of grad) must meet their own traces, so
+        # they go through the primitive again; plain values go straight to
+        # NumPy, which saves a second look at the arguments on the hot path.
+        if outer:
+            ans = prim(*values, **kwargs)
+        else:
+            ans = prim.impl(*values, **kwargs)
+        node = Node(prim, ans, values, kwargs, parents)
+        self.tape.append(node)
+        return Box(ans, self, node)
 
 
-def backward(output: Node, output_bar: Any) -> dict[Node, Any]:
-    """Backpropagate ``output_bar`` through the tape ending at ``output``.
+def backward(output: Node, output_bar: Any, tape: list[Node]) -> dict[Node, Any]:
+    """Backpropagate ``output_bar`` from ``output`` along ``tape``, backwards.
 
-    Returns the adjoint of every node reached; look up an input's node to
-    get its gradient.
+    Returns the adjoints of the inputs reached (the nodes not on the tape);
+    look up an input's node to get its gradient.
     """
     adjoints: dict[Node, Any] = {output: output_bar}
-    for node in _reverse_topological_order(output):
-        v_bar = adjoints[node]
-        prim = node.prim
-        if prim is None:  # an input: nothing further back
+    for node in reversed(tape):
+        # Popping frees each adjoint as soon as it has been passed on.
+        v_bar = adjoints.pop(node, None)
+        if v_bar is None:  # this node does not lead to the output
             continue
+        prim = node.prim
+        assert prim is not None  # only inputs have none, and they are not on the tape
         for i, parent in node.parents:
             share = prim.vjp(i, v_bar, node.ans, node.args, node.kwargs)
             if prim.elementwise:
@@ -89,34 +116,6 @@ def backward(output: Node, output_bar: Any) -> dict[Node, Any]:
     return adjoints
 
 
-def _reverse_topological_order(output: Node) -> list[Node]:
-    """Nodes from ``output`` back to the inputs, each after all its consumers.
-
-    A node may only pass its adjoint on once every node that used it has
-    contributed, so we count each node's consumers first (Kahn's algorithm).
-    """
-    consumers: dict[Node, int] = {}
-    stack = [output]
-    while stack:
-        node = stack.pop()
-        for _, parent in node.parents:
-            if parent in consumers:
-                consumers[parent] += 1
-            else:
-                consumers[parent] = 1
-                stack.append(parent)
-    order = []
-    ready = [output]
-    while ready:
-        node = ready.pop()
-        order.append(node)
-        for _, parent in node.parents:
-            consumers[parent] -= 1
-            if consumers[parent] == 0:
-                ready.append(parent)
-    return order
-
-
 def unbroadcast(g: Any, target: Any) -> Any:
     """Sum a cotangent back down to the shape of the argument it belongs to.
 
@@ -124,22 +123,35 @@ def unbroadcast(g: Any, target: Any) -> Any:
     of copying is summing.  A real argument gets the real part of a complex
     cotangent (the autograd/JAX convention).
     """
-    from diffkit import numpy as dnp
+    shape, complex_target = _shape_and_complex(target)
+    gshape, complex_g = _shape_and_complex(g)
+    to_real = complex_g and not complex_target
+    if gshape == shape and not to_real:
+        return g  # the common case: nothing was broadcast
 
-    shape = dnp.shape(target)
-    gshape = dnp.shape(g)
+    from diffkit import numpy as dnp  # g may be traced (higher order derivatives)
+
     if gshape != shape:
         extra = len(gshape) - len(shape)
         if extra > 0:
             g = dnp.sum(g, axis=tuple(range(extra)))
-        axes = tuple(
-            i for i, n in enumerate(shape) if n == 1 and dnp.shape(g)[i] != 1
-        )
+            gshape = gshape[extra:]
+        axes = tuple(i for i, n in enumerate(shape) if n == 1 and gshape[i] != 1)
         if axes:
             g = dnp.sum(g, axis=axes, keepdims=True)
-    if dnp.iscomplexobj(g) and not dnp.iscomplexobj(target):
+    if to_real:
         g = dnp.real(g)
     return g
+
+
+def _shape_and_complex(x: Any) -> tuple[tuple[int, ...], bool]:
+    """``x``'s shape, and whether it is complex, looking through any boxes."""
+    while type(x) is Box:
+        x = x._value
+    dtype = getattr(x, "dtype", None)
+    if dtype is None:  # a Python number, or a list
+        return _np.shape(x), bool(_np.iscomplexobj(x))
+    return x.shape, dtype.kind == "c"
 
 
 # --- the transformations built on the tape ------------------------------------------
@@ -149,8 +161,6 @@ def vjp(fun: Any, x: Any) -> tuple[Any, Any]:
     """Run ``fun`` on the tree ``x`` once, recording; return its value and a
     function mapping an output cotangent to the cotangent tree of ``x``."""
     from diffkit import numpy as dnp
-    from diffkit.trees import flatten, unflatten
-    from diffkit.values import as_float
 
     trace = ReverseTrace()
     leaves, treedef = flatten(x)
@@ -163,14 +173,14 @@ def vjp(fun: Any, x: Any) -> tuple[Any, Any]:
     def pullback(out_bar: Any) -> Any:
         if not traced:
             return unflatten(treedef, [dnp.zeros_like(leaf) for leaf in leaves])
-        adjoints = backward(out._node, out_bar)
+        adjoints = backward(out._node, out_bar, trace.tape)
         grads = []
         for box, leaf in zip(inputs, leaves, strict=True):
             g = adjoints.get(box._node)
             if g is None:  # an input the output does not depend on
                 g = dnp.zeros_like(leaf)
-            elif dnp.iscomplexobj(g) and not dnp.iscomplexobj(leaf):
-                g = dnp.real(g)
+            else:  # a real input gets the real part of a complex adjoint
+                g = unbroadcast(g, leaf)
             grads.append(g)
         return unflatten(treedef, grads)
 
@@ -180,7 +190,6 @@ def vjp(fun: Any, x: Any) -> tuple[Any, Any]:
 def value_and_jacobian(fun: Any, x: Any) -> tuple[Any, Any]:
     """The Jacobian by reverse mode: one backward pass per output element."""
     from diffkit import numpy as dnp
-    from diffkit.trees import flatten, unflatten
 
     value, pullback = vjp(fun, x)
     out_shape = dnp.shape(value)

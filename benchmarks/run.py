@@ -1,0 +1,494 @@
+"""diffkit benchmarks: the cost of a gradient, against f and against autograd.
+
+Run it with ``make bench`` (or ``python benchmarks/run.py``).  Every workload
+is written once, as a function of a NumPy-like namespace ``np``; the runner
+hands it ``diffkit.numpy`` and ``autograd.numpy`` in turn, so both libraries
+time exactly the same Python code, in the same process, on the same data.
+
+Two numbers matter (see ``benchmarks/README.md``):
+
+* ``grad/f``: how many evaluations of ``f`` one gradient costs.  The cheap
+  gradient principle says a constant (about 3 to 5 for reverse mode); for the
+  vectorised workloads diffkit aims at 3 or less.
+* ``dk/ag``: diffkit's gradient time over autograd's for the same call.  On
+  the scalar workloads (a long chain of scalar operations, ``taylor_sine``)
+  it measures the interpreter's per-operation overhead, which should be no
+  worse than autograd's (a ratio of 1 or less).
+
+Usage::
+
+    python benchmarks/run.py [--quick] [--repeat N] [--output PATH] [--no-peers]
+
+``--quick`` shrinks every workload and times each call once: a smoke test
+(``tests/test_benchmarks.py`` runs it), not a measurement.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import importlib
+import math
+import platform
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy
+
+import diffkit as dk
+import diffkit.numpy as dnp
+
+RESULTS = Path(__file__).resolve().parent / "results" / "latest.md"
+
+
+# --- the workloads: each is f(np) -> (function, argument) -------------------------
+
+
+@dataclass
+class Workload:
+    """One function to time, and how to build it at full and quick size.
+
+    ``build(np, quick)`` returns ``(f, x)``: ``f`` written with the namespace
+    ``np``, and the point ``x`` (a NumPy array or a tuple of them) at which
+    to take the gradient.  ``vectorised`` marks the workloads held to the
+    ``grad/f <= 3`` target, ``scalar`` those held to the per-operation target.
+    """
+
+    key: str  # short name for --only
+    name: str
+    build: Callable[[Any, bool], tuple[Callable[..., Any], Any]]
+    vectorised: bool = False
+    scalar: bool = False
+    ops: int | None = None  # primitives per call, for a per-operation time
+
+
+def _logistic(n: int, d: int, seed_data: bool = False) -> Callable[[Any, bool], Any]:
+    """The seed's logistic regression (negative log-likelihood of the labels)."""
+
+    def build(np: Any, quick: bool) -> tuple[Callable[..., Any], Any]:
+        if seed_data:
+            inputs = numpy.array([[0.52, 1.12, 0.77], [0.88, -1.08, 0.15],
+                                  [0.52, 0.06, -1.30], [0.74, -2.49, 1.39]])
+            targets = numpy.array([True, True, False, True])
+        else:
+            rows, cols = (200, 10) if quick else (n, d)
+            rng = numpy.random.default_rng(0)
+            inputs = rng.standard_normal((rows, cols)) / math.sqrt(cols)
+            targets = rng.random(rows) < 0.5
+
+        def sigmoid(x: Any) -> Any:
+            return 0.5 * (np.tanh(x / 2.0) + 1)
+
+        def training_loss(weights: Any) -> Any:
+            preds = sigmoid(np.dot(inputs, weights))
+            label_probabilities = preds * targets + (1 - preds) * (1 - targets)
+            return -np.sum(np.log(label_probabilities))
+
+        weights = numpy.linspace(-0.5, 0.5, inputs.shape[1])
+        training_loss.data = (inputs, targets)  # type: ignore[attr-defined]
+        return training_loss, weights
+
+    return build
+
+
+def _taylor_sine(np: Any, quick: bool) -> tuple[Callable[..., Any], Any]:
+    """The seed's Taylor series of sine, with its data-dependent loop."""
+
+    def taylor_sine(x: Any) -> Any:
+        ans = currterm = x
+        i = 0
+        while np.abs(currterm) > 0.001:
+            currterm = -currterm * x**2 / ((2 * i + 3) * (2 * i + 2))
+            ans = ans + currterm
+            i += 1
+        return ans
+
+    return taylor_sine, math.pi
+
+
+CHAIN_STEPS = 333  # three primitives per step: about 1,000 in all
+
+
+def _chain(np: Any, quick: bool) -> tuple[Callable[..., Any], Any]:
+    """A long chain of scalar operations: pure interpreter overhead."""
+    steps = 10 if quick else CHAIN_STEPS
+
+    def chain(x: Any) -> Any:
+        for _ in range(steps):
+            x = np.sin(x) * 1.0001 + 0.1
+        return x
+
+    chain.steps = steps  # type: ignore[attr-defined]
+    return chain, 0.5
+
+
+def _rosenbrock(n: int) -> Callable[[Any, bool], Any]:
+    def build(np: Any, quick: bool) -> tuple[Callable[..., Any], Any]:
+        def rosenbrock(x: Any) -> Any:
+            return np.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2)
+
+        size = min(n, 50) if quick else n
+        return rosenbrock, numpy.linspace(-1.5, 1.5, size)
+
+    return build
+
+
+def _mlp(np: Any, quick: bool) -> tuple[Callable[..., Any], Any]:
+    """A 784-256-256-10 tanh network, softmax cross-entropy on one batch."""
+    sizes, batch = ([12, 8, 8, 4], 6) if quick else ([784, 256, 256, 10], 128)
+    rng = numpy.random.default_rng(1)
+    images = rng.standard_normal((batch, sizes[0]))
+    labels = numpy.eye(sizes[-1])[rng.integers(0, sizes[-1], batch)]
+    params = tuple(
+        p for m, n in zip(sizes[:-1], sizes[1:], strict=True)
+        for p in (rng.standard_normal((m, n)) / math.sqrt(m), numpy.zeros(n))
+    )
+
+    def loss(params: Any) -> Any:
+        h = images
+        for k in range(0, len(params) - 2, 2):
+            h = np.tanh(np.dot(h, params[k]) + params[k + 1])
+        logits = np.dot(h, params[-2]) + params[-1]
+        # log-softmax, shifted by the row maximum so exp cannot overflow
+        shifted = logits - np.max(logits, axis=1, keepdims=True)
+        log_probs = shifted - np.log(np.sum(np.exp(shifted), axis=1, keepdims=True))
+        return -np.sum(log_probs * labels) / batch
+
+    loss.data = (images, labels)  # type: ignore[attr-defined]
+    return loss, params
+
+
+WORKLOADS = [
+    Workload("logistic-seed", "logistic regression 4x3 (seed)",
+             _logistic(4, 3, seed_data=True), scalar=True),
+    Workload("logistic", "logistic regression 10000x100", _logistic(10_000, 100),
+             vectorised=True),
+    Workload("taylor-sine", "taylor_sine(pi) (seed)", _taylor_sine, scalar=True),
+    Workload("chain", f"scalar chain, {3 * CHAIN_STEPS} ops", _chain, scalar=True,
+             ops=3 * CHAIN_STEPS),
+    Workload("rosenbrock-1e3", "Rosenbrock 10^3", _rosenbrock(10**3),
+             vectorised=True),
+    Workload("rosenbrock-1e6", "Rosenbrock 10^6", _rosenbrock(10**6),
+             vectorised=True),
+    Workload("mlp", "MLP 784-256-256-10, batch 128", _mlp, vectorised=True),
+]
+
+
+def workload(key: str) -> Workload:
+    """The workload called ``key`` (see ``WORKLOADS``)."""
+    for w in WORKLOADS:
+        if w.key == key:
+            return w
+    raise KeyError(f"no workload {key!r}; choose from "
+                   + ", ".join(w.key for w in WORKLOADS))
+
+
+def _jacobian_case(np: Any, quick: bool) -> tuple[Callable[..., Any], Any]:
+    """A small vector function R^n -> R^n with a dense Jacobian."""
+    n = 5 if quick else 20
+    a = numpy.random.default_rng(2).standard_normal((n, n)) / math.sqrt(n)
+
+    def f(x: Any) -> Any:
+        return np.tanh(np.dot(a, x)) * np.exp(-x)
+
+    f.data = a  # type: ignore[attr-defined]
+    return f, numpy.linspace(-1.0, 1.0, n)
+
+
+# --- the peers ---------------------------------------------------------------------
+
+
+@dataclass
+class Library:
+    """How one AD library spells grad, jacobian and hessian."""
+
+    name: str
+    np: Any
+    grad: Callable[[Callable[..., Any]], Callable[..., Any]]
+    jacobian: dict[str, Callable[[Callable[..., Any]], Callable[..., Any]]] = field(
+        default_factory=dict)
+    hessian: Callable[[Callable[..., Any]], Callable[..., Any]] | None = None
+
+
+def libraries(peers: bool = True) -> list[Library]:
+    """diffkit, and every peer that can be imported (never installed here)."""
+    libs = [Library(
+        "diffkit", dnp, dk.grad,
+        jacobian={"forward": lambda f: dk.jacobian(f, method="forward"),
+                  "reverse": lambda f: dk.jacobian(f, method="reverse")},
+        hessian=dk.hessian,
+    )]
+    if peers:
+        try:
+            autograd = importlib.import_module("autograd")
+            anp = importlib.import_module("autograd.numpy")
+        except ImportError:
+            pass
+        else:
+            libs.append(Library(
+                "autograd", anp, autograd.grad,
+                jacobian={"reverse": autograd.jacobian},
+                hessian=autograd.hessian,
+            ))
+    return libs
+
+
+# --- timing ------------------------------------------------------------------------
+
+
+class Timer:
+    """Best-of-N per-call wall times of several calls, measured in turns.
+
+    The calls to be compared (diffkit's gradient and autograd's, say) are
+    timed in alternation, round after round, so that a burst of load from
+    elsewhere on the machine slows both rather than one.  Each call keeps
+    its best round: the least disturbed one.  A fast call is repeated within
+    a round so that one round lasts at least ``budget`` seconds and the
+    clock's resolution does not matter.
+    """
+
+    def __init__(self, rounds: int, budget: float, seconds: float) -> None:
+        self.rounds = rounds  # at least this many rounds...
+        self.budget = budget  # ...of at least this long...
+        self.seconds = seconds  # ...and more rounds until this much time is spent
+
+    def best(self, calls: dict[str, Callable[[], Any]]) -> dict[str, float]:
+        numbers, best = {}, {}
+        for key, call in calls.items():  # one warm-up call sizes the rounds
+            start = time.perf_counter()
+            call()
+            best[key] = time.perf_counter() - start
+            numbers[key] = max(1, int(self.budget / max(best[key], 1e-9)))
+        spent, done = 0.0, 0
+        while done < self.rounds or (spent < self.seconds and done < 10 * self.rounds):
+            for key, call in calls.items():
+                number = numbers[key]
+                start = time.perf_counter()
+                for _ in range(number):
+                    call()
+                elapsed = time.perf_counter() - start
+                spent += elapsed
+                best[key] = min(best[key], elapsed / number)
+            done += 1
+        return best
+
+
+@dataclass
+class Row:
+    """One line of a result table: times in seconds, per library."""
+
+    workload: str
+    times: dict[str, dict[str, float]]  # library -> {"f": s, "grad": s}
+    ops: int | None = None
+
+
+def time_gradients(libs: list[Library], workloads: list[Workload], quick: bool,
+                   timer: Timer) -> list[Row]:
+    rows = []
+    for w in workloads:
+        calls = {}
+        for lib in libs:
+            f, x = w.build(lib.np, quick)
+            g = lib.grad(f)
+            calls[lib.name, "f"] = lambda f=f, x=x: f(x)
+            calls[lib.name, "grad"] = lambda g=g, x=x: g(x)
+        best = timer.best(calls)
+        times = {lib.name: {kind: best[lib.name, kind] for kind in ("f", "grad")}
+                 for lib in libs}
+        rows.append(Row(w.name, times, None if quick else w.ops))
+    return rows
+
+
+def time_derivatives(libs: list[Library], quick: bool,
+                     timer: Timer) -> list[tuple[str, str, float]]:
+    """Jacobians (forward and reverse) of a small case, and a Hessian."""
+    calls = {}
+    for lib in libs:
+        f, x = _jacobian_case(lib.np, quick)
+        for mode, jac in lib.jacobian.items():
+            jf = jac(f)
+            calls[f"jacobian {numpy.size(x)}x{numpy.size(x)}",
+                  f"{lib.name} {mode}"] = lambda jf=jf, x=x: jf(x)
+    for lib in libs:
+        if lib.hessian is None:
+            continue
+        f, x = _rosenbrock(100)(lib.np, quick=False)
+        if quick:
+            x = x[:10]
+        hf = lib.hessian(f)
+        how = "forward-over-reverse" if lib.name == "diffkit" else "default"
+        calls[f"hessian Rosenbrock {numpy.size(x)}-d",
+              f"{lib.name} {how}"] = lambda hf=hf, x=x: hf(x)
+    return [(what, how, t) for (what, how), t in timer.best(calls).items()]
+
+
+# --- reporting ---------------------------------------------------------------------
+
+
+def _fmt_time(seconds: float) -> str:
+    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("us", 1e-6)):
+        if seconds >= scale:
+            return f"{seconds / scale:.3g} {unit}"
+    return f"{seconds / 1e-9:.3g} ns"
+
+
+def _table(header: list[str], body: list[list[str]]) -> str:
+    widths = [max(len(r[i]) for r in [header, *body]) for i in range(len(header))]
+
+    def line(cells: list[str]) -> str:
+        return "| " + " | ".join(c.ljust(w) for c, w in zip(cells, widths,
+                                                           strict=True)) + " |"
+
+    rule = "|" + "|".join("-" * (w + 2) for w in widths) + "|"
+    return "\n".join([line(header), rule, *(line(r) for r in body)])
+
+
+def gradient_table(rows: list[Row], names: list[str]) -> str:
+    header = ["workload"]
+    for name in names:
+        header += [f"{name} f", f"{name} grad", "grad/f"]
+    if len(names) > 1:
+        header.append(f"{names[0]}/{names[1]} grad")
+    body = []
+    for r in rows:
+        cells = [r.workload]
+        for name in names:
+            t = r.times[name]
+            cells += [_fmt_time(t["f"]), _fmt_time(t["grad"]),
+                      f"{t['grad'] / t['f']:.2f}"]
+        if len(names) > 1:
+            ratio = r.times[names[0]]["grad"] / r.times[names[1]]["grad"]
+            cells.append(f"{ratio:.2f}")
+        body.append(cells)
+    return _table(header, body)
+
+
+def per_op_lines(rows: list[Row], names: list[str]) -> list[str]:
+    lines = []
+    for r in rows:
+        if r.ops:
+            per = ", ".join(f"{name} {_fmt_time(r.times[name]['grad'] / r.ops)}"
+                            for name in names)
+            lines.append(f"Gradient time per primitive ({r.workload}): {per}.")
+    return lines
+
+
+def derivative_table(entries: list[tuple[str, str, float]]) -> str:
+    return _table(["derivative", "library / mode", "time"],
+                  [[what, how, _fmt_time(t)] for what, how, t in entries])
+
+
+def environment() -> str:
+    import diffkit
+
+    versions = [f"Python {platform.python_version()}", f"NumPy {numpy.__version__}",
+                f"diffkit {getattr(diffkit, '__version__', '?')}"]
+    try:
+        versions.append(f"autograd {importlib.metadata.version('autograd')}")
+    except Exception:
+        pass
+    return (f"{datetime.datetime.now():%Y-%m-%d %H:%M}, {platform.machine()}, "
+            + ", ".join(versions))
+
+
+def target_lines(rows: list[Row], names: list[str]) -> list[str]:
+    """Each workload's verdict against the targets of benchmarks/README.md."""
+    kinds = {w.name: w for w in WORKLOADS}
+    lines = []
+    for r in rows:
+        w = kinds[r.workload]
+        dk_t = r.times[names[0]]
+        if w.vectorised:
+            ratio = dk_t["grad"] / dk_t["f"]
+            verdict = "met" if ratio <= 3 else "MISSED"
+            lines.append(f"- {r.workload}: grad/f = {ratio:.2f} (target <= 3): "
+                         f"{verdict}")
+        if w.scalar and len(names) > 1:
+            ratio = dk_t["grad"] / r.times[names[1]]["grad"]
+            verdict = "met" if ratio <= 1 else "MISSED"
+            lines.append(f"- {r.workload}: {names[0]}/{names[1]} grad = {ratio:.2f} "
+                         f"(target <= 1): {verdict}")
+    return lines
+
+
+def report(rows: list[Row], derivs: list[tuple[str, str, float]],
+           names: list[str], quick: bool) -> str:
+    title = "# diffkit benchmarks" + (" (quick smoke run: not a measurement)"
+                                      if quick else "")
+    parts = [title, "", environment(), ""]
+    if rows:
+        parts += [
+            "Best-of-N wall time per call. `grad/f`: gradient time over the time "
+            "of f itself (each library evaluating f through its own wrapped "
+            "NumPy)."
+            + (f" `{names[0]}/{names[1]} grad`: the two libraries' gradient times "
+               "for the same function (below 1: diffkit is faster)."
+               if len(names) > 1 else ""), "",
+            gradient_table(rows, names), "",
+        ]
+        parts += [*per_op_lines(rows, names), ""]
+        if not quick:
+            parts += ["## Targets", "", *target_lines(rows, names), ""]
+    if derivs:
+        parts += ["## Jacobians and Hessians", "", derivative_table(derivs), ""]
+    return "\n".join(parts)
+
+
+def run(quick: bool = False, repeat: int | None = None, peers: bool = True,
+        output: Path | None = RESULTS, only: list[str] | None = None
+        ) -> tuple[list[Row], str]:
+    """Time the workloads; return the rows and the Markdown report (also saved).
+
+    ``only`` restricts the run to some workload keys (and ``"derivatives"``
+    for the Jacobian and Hessian table); by default everything runs.
+    """
+    if only is None:
+        workloads, derivatives = WORKLOADS, True
+    else:
+        workloads = [workload(k) for k in only if k != "derivatives"]
+        derivatives = "derivatives" in only
+    if quick:
+        timer = Timer(rounds=repeat or 1, budget=0.0, seconds=0.0)
+    else:
+        timer = Timer(rounds=repeat or 5, budget=0.02, seconds=1.5)
+    libs = libraries(peers)
+    names = [lib.name for lib in libs]
+    rows = time_gradients(libs, workloads, quick, timer)
+    derivs = time_derivatives(libs, quick, timer) if derivatives else []
+    text = report(rows, derivs, names, quick)
+    if output is not None:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(text)
+    return rows, text
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true",
+                        help="tiny workloads, one call each: a smoke test")
+    parser.add_argument("--repeat", type=int, default=None,
+                        help="timing rounds per measurement (best is kept)")
+    parser.add_argument("--no-peers", action="store_true",
+                        help="time diffkit only, even if autograd is installed")
+    parser.add_argument("--output", type=Path, default=RESULTS,
+                        help=f"where to write the Markdown table (default {RESULTS})")
+    parser.add_argument("--only", default=None,
+                        help="comma-separated workload keys ("
+                        + ", ".join(w.key for w in WORKLOADS) + ", derivatives)")
+    args = parser.parse_args(argv)
+    only = args.only.split(",") if args.only else None
+    try:
+        _, text = run(args.quick, args.repeat, not args.no_peers, args.output, only)
+    except KeyError as err:
+        parser.error(str(err.args[0]))
+    print(text)
+    print(f"(written to {args.output})", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
