@@ -12,7 +12,10 @@ reverse-mode AD, side by side, for teaching what each does and costs.
 
 from __future__ import annotations
 
-from diffkit import numpy  # noqa: F401  (import diffkit.numpy as np)
+from diffkit import (
+    numpy,  # noqa: F401  (import diffkit.numpy as np)
+    plots,
+)
 from diffkit.comparison import Comparison, compare
 from diffkit.errors import (
     DiffkitError,
@@ -52,6 +55,7 @@ from diffkit.transforms import (
     value_and_grad,
     vjp,
 )
+from diffkit.wengert import AdjointTrace, TangentTrace, Trace, trace
 
 __version__ = "0.1.0"
 
@@ -62,5 +66,6 @@ __all__ = [
     "hessian", "hvp", "jvp", "vjp", "gradient", "check_grads", "stop_gradient",
     "sin", "cos", "tan", "arcsin", "arccos", "arctan", "sinh", "cosh", "tanh",
     "exp", "log", "log1p", "sqrt", "numpy", "__version__", "function",
-    "compare", "Comparison",
+    "compare", "Comparison", "trace", "Trace", "TangentTrace", "AdjointTrace",
+    "plots",
 ]
