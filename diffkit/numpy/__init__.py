@@ -295,9 +295,50 @@ def _contains_box(obj: Any) -> bool:
     return False
 
 
-def einsum(subscripts: str, *operands: Any) -> Any:
-    """Einstein summation (differentiable in every operand)."""
-    return _P["einsum"](subscripts, *operands)
+def einsum(subscripts: Any, *operands: Any, optimize: Any = False) -> Any:
+    """Einstein summation, differentiable in every operand (``numpy.einsum``).
+
+    Repeated labels (diagonals, traces), ``...`` and broadcasting all work,
+    as does NumPy's sublist form ``einsum(a, [0, 1], b, [1, 2], [0, 2])``.
+
+    Examples
+    --------
+    >>> import diffkit as dk
+    >>> import diffkit.numpy as np
+    >>> a = np.array([[1.0, 2.0], [3.0, 4.0]])
+    >>> dk.grad(lambda a: np.einsum("ii", a))(a)  # the trace: its gradient is I
+    array([[1., 0.],
+           [0., 1.]])
+    """
+    if not isinstance(subscripts, str):
+        subscripts, operands = _sublists_to_subscripts(subscripts, *operands)
+    if _builtins.any(isinstance(o, _Box) for o in operands):
+        # Check the subscripts now, so a mistake is reported here and not
+        # from inside a derivative rule later.
+        from diffkit.rules._einsum import explicit
+
+        explicit(subscripts, [shape(o) for o in operands])
+    return _P["einsum"](subscripts, *operands, optimize=optimize)
+
+
+def _sublists_to_subscripts(*args: Any) -> tuple[str, tuple]:
+    """``(a, [0, 1], b, [1, 2], [0, 2])`` as ``("ab,bc->ac", (a, b))``."""
+    from diffkit.rules._einsum import LABELS
+
+    def letters(sublist: Any) -> str:
+        try:
+            return "".join("..." if s is Ellipsis else LABELS[s] for s in sublist)
+        except (TypeError, IndexError):
+            raise ValueError(
+                f"einsum sublist {sublist!r} must hold integers 0-51 or Ellipsis."
+            ) from None
+
+    operands = args[0::2]
+    terms = [letters(s) for s in args[1::2]]
+    if len(args) % 2:  # a last sublist without an operand: the output
+        operands = operands[:-1]
+        return ",".join(terms) + "->" + letters(args[-1]), tuple(operands)
+    return ",".join(terms), tuple(operands)
 
 
 # Functions built from the primitives above: they need no rules of their own.

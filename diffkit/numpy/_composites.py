@@ -9,6 +9,7 @@ one simply calls NumPy, so results there are NumPy's to the last bit.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -96,7 +97,7 @@ def kron(a: Any, b: Any) -> Any:
 
 def cross(a: Any, b: Any, axisa: int = -1, axisb: int = -1, axisc: int = -1,
           axis: int | None = None) -> Any:
-    """Cross product of 3-vectors (or 2-vectors) along an axis (as ``numpy.cross``).
+    """Cross product of 3-vectors along an axis (as ``numpy.cross``).
 
     Examples
     --------
@@ -118,6 +119,11 @@ def cross(a: Any, b: Any, axisa: int = -1, axisb: int = -1, axisc: int = -1,
     if na not in (2, 3) or nb not in (2, 3):
         raise ValueError("incompatible dimensions for cross product "
                          "(dimension must be 2 or 3)")
+    if na == 2 or nb == 2:
+        warnings.warn(  # as NumPy 2 does, for the same input
+            "Arrays of 2-dimensional vectors are deprecated. Use arrays of "
+            "3-dimensional vectors instead. (deprecated in NumPy 2.0)",
+            DeprecationWarning, stacklevel=2)
     a0, a1, a2 = a[..., 0], a[..., 1], a[..., 2] if na == 3 else 0.0
     b0, b1, b2 = b[..., 0], b[..., 1], b[..., 2] if nb == 3 else 0.0
     if na == nb == 2:  # NumPy's convention: just the z component

@@ -92,23 +92,23 @@ def _is_vector(b: Any) -> bool:
     return np.ndim(b) == 1
 
 
-def _solve_b(g: Any, ans: Any, a: Any, b: Any) -> Any:
-    return unbroadcast(linalg.solve(_T(a), g), b)
-
-
-def _solve_a(g: Any, ans: Any, a: Any, b: Any) -> Any:
-    b_bar = linalg.solve(_T(a), g)
-    if _is_vector(b):
-        return unbroadcast(-np.expand_dims(b_bar, -1) * np.expand_dims(ans, -2), a)
-    return unbroadcast(-np.matmul(b_bar, _T(ans)), a)
-
-
 def _solve_columns(a: Any, rhs: Any, vector: bool) -> Any:
-    """``solve(a, rhs)`` where ``rhs`` is a batch of vectors (``vector``) or of
-    matrices; vectors become one-column matrices so NumPy never guesses."""
+    """``solve(a, rhs)`` for a stack of vectors (``vector``) or of matrices;
+    vectors go in as one-column matrices so that NumPy never has to guess."""
     if vector:
         return linalg.solve(a, np.expand_dims(rhs, -1))[..., 0]
     return linalg.solve(a, rhs)
+
+
+def _solve_b(g: Any, ans: Any, a: Any, b: Any) -> Any:
+    return unbroadcast(_solve_columns(_T(a), g, _is_vector(b)), b)
+
+
+def _solve_a(g: Any, ans: Any, a: Any, b: Any) -> Any:
+    b_bar = _solve_columns(_T(a), g, _is_vector(b))
+    if _is_vector(b):
+        return unbroadcast(-np.expand_dims(b_bar, -1) * np.expand_dims(ans, -2), a)
+    return unbroadcast(-np.matmul(b_bar, _T(ans)), a)
 
 
 def _solve_a_jvp(t: Any, ans: Any, a: Any, b: Any) -> Any:
