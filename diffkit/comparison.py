@@ -320,9 +320,10 @@ class _Problem:
     def shape(self, d: Any) -> Any:
         """A derivative as shown: float, or an array."""
         if self.scalar:
-            return float(_np.real_if_close(_np.asarray(d)).item())
+            v = _np.asarray(d).item()
+            return complex(v) if _np.iscomplexobj(d) and v.imag else float(v.real)
         if self.spread:
-            return _np.array([float(_np.asarray(v)) for v in d])
+            return _np.array([_np.asarray(v).item() for v in d])
         leaves, _ = flatten(d)
         if len(leaves) == 1:
             return _np.asarray(leaves[0], dtype=float)
@@ -345,7 +346,8 @@ def _fmt_point(x: Any, names: Sequence[str] | None) -> str:
     if names is not None and isinstance(x, tuple) and len(names) == len(x):
         return ", ".join(f"{n} = {float(v):g}" for n, v in zip(names, x, strict=True))
     if _np.ndim(x) == 0 and not isinstance(x, tuple | list | dict):
-        return f"x = {float(_np.real(x)):g}"
+        v = _np.asarray(x).item()
+        return f"x = {v:g}"
     return "x = " + _fmt_value(x)
 
 
@@ -390,38 +392,24 @@ class _Counted:
         return self.fun(x)
 
 
-def _trace_length(p: _Problem) -> int:
-    """Primitive operations in one evaluation of f: the length of its trace."""
-    try:
-        from diffkit.wengert import trace
-    except ImportError:  # pragma: no cover - before diffkit.wengert existed
-        return _count_primitives(p)
-    args = p.x if p.spread else (p.x,)
-    return len(trace(p.f, *args))
+def _ad_cost(p: _Problem, mode: str) -> tuple[int, int, str]:
+    """``(cost, size, note)`` of an AD derivative, read off the evaluation trace.
 
+    The operations are counted by running diffkit's own JVP or VJP rules over
+    the recorded trace: f once, then one tangent sweep per input (forward)
+    or one adjoint sweep per output (reverse).
+    """
+    from diffkit.wengert import trace
 
-def _count_primitives(p: _Problem) -> int:
-    from diffkit.tracer import Box, Trace
-
-    class Counter(Trace):
-        __slots__ = ("n",)
-
-        def __init__(self) -> None:
-            super().__init__()
-            self.n = 0
-
-        def process_primitive(self, prim: Any, args: tuple, kwargs: dict) -> Any:
-            self.n += 1
-            values = [a._value if type(a) is Box and a._trace is self else a
-                      for a in args]
-            return Box(prim(*values, **kwargs), self, None)
-
-    counter = Counter()
-    leaves, treedef = flatten(p.x)
-    from diffkit.trees import unflatten
-
-    p.fun(unflatten(treedef, [Box(leaf, counter, None) for leaf in leaves]))
-    return counter.n
+    tr = trace(p.f, *(p.x if p.spread else (p.x,)))
+    c = tr.operation_counts()
+    if mode == "forward":
+        sweeps, each, cost, kind = c.n_inputs, c.tangent, c.forward_jacobian, "tangent"
+    else:
+        sweeps, each, cost, kind = c.n_outputs, c.adjoint, c.reverse_jacobian, "adjoint"
+    plural = "" if sweeps == 1 else "s"
+    note = f"f {_ops(c.function)} + {sweeps} {kind} sweep{plural} x {_ops(each)}"
+    return int(cost), len(tr), note
 
 
 class _Unavailable(NotApplicable):
@@ -467,15 +455,8 @@ def _run_ad(p: _Problem, mode: str) -> tuple[Any, float, int, int, str]:
         d, t = _timed(call)
     else:
         (_, d), t = _timed(lambda: backend.value_and_jacobian(p.fun, p.x))
-    length = _trace_length(p)
-    if mode == "forward":
-        passes = p.n_inputs
-        note = f"{_ops(length)} x {passes} tangent pass{'es' if passes > 1 else ''}"
-    else:
-        passes = 2 * p.n_outputs
-        note = (f"{_ops(length)} x 2 sweeps (record, backpropagate)"
-                + (f" x {p.n_outputs} outputs" if p.n_outputs > 1 else ""))
-    return d, t, length * passes, length, note
+    cost, size, note = _ad_cost(p, mode)
+    return d, t, cost, size, note
 
 
 def _ops(n: int) -> str:
