@@ -291,7 +291,12 @@ class Trace:
             self.lines.append(line)
         self.outputs = [resolve(r) for r in out_refs]
         m = len(self.outputs)
-        self.output_names = ["y"] if m == 1 else [f"y{i + 1}" for i in range(m)]
+        taken = {inp.name for inp in self.inputs}
+        for stem in ("y", "f", "out", "result"):  # y, unless an input is called y
+            names = [stem] if m == 1 else [f"{stem}{i + 1}" for i in range(m)]
+            if taken.isdisjoint(names):
+                break
+        self.output_names = names
         return self
 
     # -- basic access ------------------------------------------------------------
@@ -652,8 +657,9 @@ class Trace:
 
         Each node is a variable (inputs on the left, the output highlighted)
         labelled with its operation and value; arrows run from arguments to
-        results.  ``adjoints``/``tangents`` add ``v̄``/``v̇`` to the labels
-        (default: when :meth:`reverse`/:meth:`forward` has been run).
+        results.  Values the output does not depend on are drawn dashed.
+        ``adjoints``/``tangents`` add ``v̄``/``v̇`` to the labels (default:
+        when :meth:`reverse`/:meth:`forward` has been run).
 
         Returns
         -------
@@ -1441,15 +1447,25 @@ def _draw_trace(t: Trace, ax: Axes | None, values: bool,
                                         min(20.0, max(2.0, total_h + 0.6))))
     else:
         fig = ax.figure  # type: ignore[assignment]
+    # Values the output does not depend on (a loop condition's abs(), say) were
+    # computed but play no part in the derivative: drawn faded, dashed.
+    live = set(outputs)
+    for line in reversed(t.lines):
+        if line.index in live:
+            live.update(a for a in line.args if not isinstance(a, _Const))
     texts = {}
     for d, nodes in layers.items():
         for k, i in enumerate(nodes):
             y = ((len(nodes) - 1) / 2 - k) * row
+            faded = i not in live
             texts[i] = ax.text(
                 xs[d], y, "\n".join(labels[i]), ha="center", va="center",
                 fontsize=9, gid=f"node:{i}", zorder=3,
-                bbox={"boxstyle": "round,pad=0.4", "facecolor": colors[i],
-                      "edgecolor": "0.35"},
+                color="0.45" if faded else "black",
+                bbox={"boxstyle": "round,pad=0.4",
+                      "facecolor": "white" if faded else colors[i],
+                      "edgecolor": "0.6" if faded else "0.35",
+                      "linestyle": "--" if faded else "-"},
             )
     for line in t.lines:
         for parent in dict.fromkeys(a for a in line.args if not isinstance(a, _Const)):

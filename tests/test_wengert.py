@@ -261,3 +261,18 @@ def test_bad_input_is_explained():
         dk.trace(baydin, "two", 5.0)
     with pytest.raises(ValueError, match="first"):
         t.graph(tangents=True)
+
+
+def test_expression_strings_and_html_tables():
+    t = dk.trace("sin(x)*y + x**2", 2.0, 3.0)
+    assert [i.name for i in t.inputs] == ["x", "y"]
+    assert t.output_names == ["f"]  # "y" is taken by an input
+    x, y = sympy.symbols("x y")
+    assert sympy.simplify(t.to_sympy() - (sympy.sin(x) * y + x**2)) == 0
+    grad = t.reverse().gradient
+    numpy.testing.assert_allclose(grad, (3 * math.cos(2.0) + 4.0, math.sin(2.0)))
+    fwd_html = t.forward((1.0, 0.0))._repr_html_()
+    rev_html = t.reverse()._repr_html_()
+    assert fwd_html.count("<tr>") == 1 + 2 + 4 + 1
+    assert "forward step" in fwd_html and "worked out" in rev_html
+    assert "v̄₄  = f̄" in str(t.reverse())
