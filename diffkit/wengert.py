@@ -1029,6 +1029,8 @@ def _plain(x: Any) -> Any:
 
 
 def _fmt_number(v: Any, digits: int) -> str:
+    if isinstance(v, bool | _np.bool_):
+        return str(bool(v))
     if isinstance(v, complex) or _np.iscomplexobj(v):
         c = complex(v)
         if c.imag == 0:
@@ -1058,7 +1060,7 @@ def _fmt(v: Any, digits: int = 3) -> str:
         flat = ", ".join(_fmt_number(x, digits) for x in a.ravel()[:3])
         shape = "×".join(str(n) for n in a.shape)
         return f"[{flat}, …] ({shape})"
-    if isinstance(v, int | float | complex | _np.number):
+    if isinstance(v, int | float | complex | _np.number | _np.bool_):
         return _fmt_number(v, digits)
     return str(v)
 
@@ -1070,9 +1072,18 @@ def _fmt_array(a: _np.ndarray, digits: int) -> str:
 
 
 def _fmt_const(c: Any) -> str:
-    if isinstance(c, _np.ndarray | list | tuple) and _np.asarray(c).dtype != object:
+    """A constant argument as a literal: ``2``, ``[1, 2]``, ``(2, 3)``, ``1:``."""
+    if isinstance(c, slice):
+        bits = ["" if b is None else _fmt_const(b) for b in (c.start, c.stop)]
+        return ":".join(bits) + ("" if c.step is None else f":{_fmt_const(c.step)}")
+    if c is Ellipsis:
+        return "..."
+    if isinstance(c, tuple):
+        inner = ", ".join(_fmt_const(x) for x in c)
+        return f"({inner},)" if len(c) == 1 else f"({inner})"
+    if isinstance(c, _np.ndarray | list) and _np.asarray(c).dtype != object:
         return _fmt(c)
-    if isinstance(c, int | float | complex | _np.number):
+    if isinstance(c, bool | int | float | complex | _np.number | _np.bool_):
         return _fmt_number(c, 6)
     return repr(c)
 
@@ -1086,39 +1097,24 @@ _DISPLAY = {"log": "ln"}
 
 def _expression(prim: Primitive, args: list[str], kwargs: dict) -> str:
     name = _DISPLAY.get(prim.name, prim.name)
-    kw = [f"{k}={v!r}" for k, v in kwargs.items()]
+    kw = [f"{k}={_fmt_const(v)}" for k, v in kwargs.items()]
     if prim.name in _INFIX and len(args) == 2 and not kw:
         a, b = (f"({s})" if " " in s and not s.startswith("[") else s for s in args)
         return f"{a} {_INFIX[prim.name]} {b}"
     if prim.name == "negative" and not kw:
         return f"-{args[0]}"
     if prim.name == "getitem" and len(args) == 2:
-        return f"{args[0]}[{_index_text(args[1])}]"
+        index = args[1]
+        if index.startswith("(") and index.endswith(")"):
+            index = index[1:-1].rstrip(",")
+        return f"{args[0]}[{index}]"
+    if prim.name == "concatenate" and args:  # the axis comes first internally
+        return f"concatenate({', '.join(args[1:])}, axis={args[0]})"
+    if prim.name == "array" and args:  # the shape comes first internally
+        return f"array({', '.join(args[1:])})"
     if prim.elementwise and len(args) == 1 and not kw and args[0].startswith("v"):
         return f"{name} {args[0]}"
     return f"{name}({', '.join(args + kw)})"
-
-
-def _index_text(text: str) -> str:
-    """``(0, slice(1, None, None))`` -> ``0, 1:``."""
-    import ast
-
-    try:
-        node = ast.parse(text, mode="eval").body
-    except SyntaxError:
-        return text
-    parts = node.elts if isinstance(node, ast.Tuple) else [node]
-    out = []
-    for p in parts:
-        if (isinstance(p, ast.Call) and isinstance(p.func, ast.Name)
-                and p.func.id == "slice"):
-            bits = ["" if isinstance(a, ast.Constant) and a.value is None
-                    else ast.unparse(a) for a in p.args]
-            out.append(":".join(bits[:2]) + (f":{bits[2]}" if bits[2:] and bits[2]
-                                              else ""))
-        else:
-            out.append(ast.unparse(p))
-    return ", ".join(out)
 
 
 def _sympy_text(expr: Any) -> str:
@@ -1314,6 +1310,19 @@ def _scalar_sympy_rule(prim: Primitive) -> Callable[..., Any] | None:
     return _TABLE.get(prim.name)
 
 
+def _sympy_extremum(name: str, a: _np.ndarray, axis: Any = None,
+                    keepdims: bool = False, **_: Any) -> Any:
+    """``max``/``min`` of expressions: SymPy's Max/Min, as NumPy cannot compare."""
+    import sympy
+
+    fn = sympy.Max if name == "max" else sympy.Min
+    if axis is None:
+        out: Any = fn(*a.ravel())
+        return _np.full((1,) * a.ndim, out, dtype=object) if keepdims else out
+    out = _np.apply_along_axis(lambda v: fn(*v), axis, a)
+    return _np.expand_dims(out, axis) if keepdims else out
+
+
 def _sympy_apply(prim: Primitive, args: list[Any], kwargs: dict) -> Any:
     """Apply ``prim`` to SymPy values (scalars or object arrays of expressions)."""
     from diffkit.errors import NotApplicable
@@ -1324,6 +1333,8 @@ def _sympy_apply(prim: Primitive, args: list[Any], kwargs: dict) -> Any:
             if any(isinstance(a, _np.ndarray) for a in args):
                 return _np.frompyfunc(rule, len(args), 1)(*args)
             return rule(*args)
+    if prim.name in ("max", "min") and isinstance(args[0], _np.ndarray):
+        return _sympy_extremum(prim.name, args[0], **kwargs)
     # Structural operations (sum, reshape, dot, indexing...) do the same thing to
     # an object array of expressions as to numbers: let NumPy do it.
     try:
@@ -1409,7 +1420,8 @@ def _draw_trace(t: Trace, ax: Axes | None, values: bool,
         else:
             line = t.lines[i - 1]
             args = [_graph_arg(a) if not isinstance(a, _Const)
-                    else _graph_value(a.value) for a in line.args]
+                    else _graph_value(a.value) if isinstance(a.value, _np.ndarray)
+                    else _fmt_const(a.value) for a in line.args]
             expr = _expression(line.prim, args, line.kwargs)
             if len(expr) > 40:
                 expr = f"{_DISPLAY.get(line.prim.name, line.prim.name)}(…)"

@@ -276,3 +276,21 @@ def test_expression_strings_and_html_tables():
     assert fwd_html.count("<tr>") == 1 + 2 + 4 + 1
     assert "forward step" in fwd_html and "worked out" in rev_html
     assert "v̄₄  = f̄" in str(t.reverse())
+
+
+def test_structural_operations_read_naturally():
+    def f(x):
+        pair = np.concatenate([x[:2], x[::-1]])
+        return np.max(pair) + x.reshape(2, 2)[1, 0] * np.where(x > 2, x, 0.0)[3]
+
+    x = numpy.array([1.0, 2.0, 3.0, 4.0])
+    t = dk.trace(f, x)
+    text = str(t)
+    for piece in ["v₀[:2]", "v₀[::-1]", "reshape(v₀, (2, 2))", "[1, 0]",
+                  "where([False, False, True, True], v₀, 0)", "axis=0)"]:
+        assert piece in text, piece
+    xs = sympy.symbols("x_0:4")
+    expected = sympy.Max(*xs) + xs[2] * xs[3]
+    assert sympy.simplify(t.to_sympy() - expected) == 0
+    # d/dx: max picks x_3 (=4); product rule on x_2 x_3
+    numpy.testing.assert_allclose(t.reverse().gradient, [0.0, 0.0, 4.0, 1.0 + 3.0])
