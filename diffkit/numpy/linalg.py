@@ -1,8 +1,11 @@
 """``diffkit.numpy.linalg``: NumPy's linear algebra, differentiable.
 
-Each function is a primitive with VJP and JVP rules written in matrix
-calculus (see :mod:`diffkit.rules.linalg`); ``norm`` is built from
-primitives so that every ``ord`` works in every mode.
+``inv``, ``det``, ``solve``, ``cholesky`` and ``pinv`` are primitives, as are
+the pieces ``slogdet`` and ``eigh`` return (``logabsdet``, ``eigh_values``,
+``eigh_vectors``) and the 2-norm ``norm2``; their VJP and JVP rules are
+written in matrix calculus in :mod:`diffkit.rules.linalg`.  ``norm`` (every
+``ord``), ``matrix_power`` and ``multi_dot`` are built from primitives.
+On plain arrays every function gives exactly NumPy's result.
 """
 
 from __future__ import annotations
