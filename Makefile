@@ -28,5 +28,9 @@ bench: $(STAMP)
 	$(PY) -m pip install --quiet -e ".[bench]"
 	$(PY) benchmarks/run.py
 
+# The lessons are executed too here (the test suite renders them as stored).
+docs: $(STAMP)
+	DIFFKIT_DOCS_EXECUTE_LESSONS=1 $(PY) -m sphinx -W --keep-going -b html docs docs/_build/html
+
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache diffkit-tour
