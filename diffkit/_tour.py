@@ -124,13 +124,11 @@ def _slope_of_square(t: _Tour) -> None:
         h = 10.0**-k
         slope = ((2 + h) ** 2 - 2**2) / h
         print(f"  {h:>8.0e}  {slope:>22.16f}  {abs(slope - 4):>9.1e}")
-    print()
+    t.save("secant.png", lambda: dk.plots.secant("x**2", 2.0))
+    t.say("The four methods of diffkit, asked for the same slope:")
     for method in ("finite", "symbolic", "forward", "reverse"):
-        value = dk.derivative(lambda x: x**2, 2.0, method=method)
-        print(f"  dk.derivative(x**2, 2, method={method!r:<11}) = {float(value)!r}")
-    import diffkit.plots as plots
-
-    t.save("secant.png", lambda: plots.secant("x**2", 2.0))
+        value = dk.derivative("x**2", 2.0, method=method)
+        print(f"  dk.derivative('x**2', 2, method={method!r:<11}) = {float(value)!r}")
 
 
 def _finite_differences(t: _Tour) -> None:
@@ -142,9 +140,7 @@ def _finite_differences(t: _Tour) -> None:
     expr = "exp(x)/sqrt(sin(x)**3 + cos(x)**3)"
     cmp = dk.compare(expr, 1.5)
     t.show(cmp)
-    import diffkit.plots as plots
-
-    t.save("fd-error.png", lambda: plots.fd_error(expr, 1.5))
+    t.save("fd-error.png", lambda: dk.plots.fd_error(expr, 1.5))
     t.save("compare.png", cmp.plot)
 
 
@@ -172,9 +168,7 @@ def _baydin_trace(t: _Tour) -> None:
     t.say("AD never builds a formula. It records the program as a list of "
           "primitive steps, the Wengert list, here for f(x1, x2) = ln x1 + x1 x2 "
           "- sin x2 at (2, 5) (Baydin et al. 2018, Tables 2 and 3).")
-    from diffkit.wengert import trace
-
-    tr = trace(baydin, 2.0, 5.0)
+    tr = dk.trace(baydin, 2.0, 5.0)
     t.show(tr)
     t.say("Forward mode carries a tangent v_dot = dv/dx1 along with each value "
           "(seed x1_dot = 1, x2_dot = 0): one pass per input.")
@@ -186,8 +180,6 @@ def _baydin_trace(t: _Tour) -> None:
 
 
 def _cost(t: _Tour) -> None:
-    import diffkit.plots as plots
-
     t.heading("Forward or reverse? Count the passes")
     t.say("A forward pass gives the derivative along one input direction; a "
           "reverse pass gives the gradient of one output. For f: R^n -> R^m the "
@@ -195,7 +187,7 @@ def _cost(t: _Tour) -> None:
           "For a scalar loss of many parameters reverse mode wins by a factor "
           "of n: the whole gradient costs a few evaluations of f (the 'cheap "
           "gradient' bound). Here for x -> tanh(W x + b) as n or m grows:")
-    t.save("cost.png", plots.cost)
+    t.save("cost.png", dk.plots.cost)
 
 
 def _taylor_sine(t: _Tour) -> None:

@@ -203,10 +203,10 @@ def _cmd_compare(args: argparse.Namespace) -> int:
 
 
 def _cmd_trace(args: argparse.Namespace) -> int:
-    from diffkit.wengert import trace
+    import diffkit as dk
 
     _function(args.expression, args.at)
-    t = trace(args.expression, *args.at)
+    t = dk.trace(args.expression, *args.at)
     n = len(args.at)
     if not 1 <= args.seed <= n:
         raise UsageError(f"--seed must be between 1 and {n} (one per input)")
@@ -243,9 +243,9 @@ def _cmd_plot(args: argparse.Namespace) -> int:
 
 def _make_plot(kind: str, target: str | None, at: Sequence[float] | None,
                n: list[int] | None) -> Any:
-    import diffkit.plots as plots
-    from diffkit.wengert import trace
+    import diffkit as dk
 
+    plots = dk.plots
     if kind == "swell":
         family = _family(target or "logistic")
         return plots.swell(family, n=n or list(range(1, 7)),
@@ -260,7 +260,7 @@ def _make_plot(kind: str, target: str | None, at: Sequence[float] | None,
         if point is None:
             raise UsageError("'plot graph' needs --at, one value per variable")
         _function(target, point)
-        return trace(target, *point).graph()
+        return plots.graph(target, *point)
     _function(target, point if point else None)
     if point is None:
         raise UsageError(f"'plot {kind}' needs --at, the point to differentiate at")
