@@ -318,7 +318,9 @@ def einsum(subscripts: Any, *operands: Any, optimize: Any = False) -> Any:
         from diffkit.rules._einsum import explicit
 
         explicit(subscripts, [shape(o) for o in operands])
-    return _P["einsum"](subscripts, *operands, optimize=optimize)
+    if optimize:
+        return _P["einsum"](subscripts, *operands, optimize=optimize)
+    return _P["einsum"](subscripts, *operands)
 
 
 def _sublists_to_subscripts(*args: Any) -> tuple[str, tuple]:
