@@ -107,7 +107,7 @@ def _value_and_grad(f: Callable[..., Any], args: tuple, kwargs: dict,
                     argnum: Argnum, method: str, who: str) -> tuple[Any, Any]:
     fun, x = _of_argnums(f, args, argnum, kwargs)
     if method == "reverse":
-        value, pullback = _reverse.vjp(fun, x)
+        value, pullback = _reverse.vjp(fun, x, retain=False)  # one pass
         _scalar_output(value, who)
         g = pullback(_np.ones(dnp.shape(value)))
     else:
@@ -201,7 +201,7 @@ def elementwise_grad(f: Any, argnum: Argnum = 0,
     def fun(*args: Any, **kwargs: Any) -> Any:
         g, x = _of_argnums(f, args, argnum, kwargs)
         if method == "reverse":
-            value, pullback = _reverse.vjp(g, x)
+            value, pullback = _reverse.vjp(g, x, retain=False)  # one pass
             return _as_result(pullback(_np.ones(dnp.shape(value))))
         value, jac = _backend(method).value_and_jacobian(g, x)
         out_axes = tuple(range(dnp.ndim(value)))
@@ -385,7 +385,7 @@ def derivative(f: Any, x: Any, method: str = "reverse", **opts: Any) -> Any:
             "as scheme= and step= belong to method='finite'."
         )
     if method == "reverse":
-        value, pullback = _reverse.vjp(f, x)
+        value, pullback = _reverse.vjp(f, x, retain=False)  # one pass
         if dnp.ndim(value) == 0:
             return _as_result(pullback(1.0))
     value, d = backend.value_and_jacobian(f, x, **opts)

@@ -91,28 +91,34 @@ class ReverseTrace(Trace):
         return Box(ans, self, node)
 
 
-def backward(output: Node, output_bar: Any, tape: list[Node]) -> dict[Node, Any]:
+def backward(output: Node, output_bar: Any, tape: list[Node],
+             retain: bool = True) -> dict[Node, Any]:
     """Backpropagate ``output_bar`` from ``output`` along ``tape``, backwards.
 
     Returns the adjoints of the inputs reached (the nodes not on the tape);
-    look up an input's node to get its gradient.
+    look up an input's node to get its gradient.  With ``retain=False`` the
+    tape can be walked only once: each node lets go of its values as soon as
+    its rules have run (PyTorch's ``retain_graph=False``).
     """
     adjoints: dict[Node, Any] = {output: output_bar}
     for node in reversed(tape):
         # Popping frees each adjoint as soon as it has been passed on.
         v_bar = adjoints.pop(node, None)
-        if v_bar is None:  # this node does not lead to the output
-            continue
         prim = node.prim
-        assert prim is not None  # only inputs have none, and they are not on the tape
-        for i, parent in node.parents:
-            share = prim.vjp(i, v_bar, node.ans, node.args, node.kwargs)
-            if prim.elementwise:
-                share = unbroadcast(share, node.args[i])
-            if parent in adjoints:
-                adjoints[parent] = adjoints[parent] + share
-            else:
-                adjoints[parent] = share
+        if v_bar is not None and prim is not None:  # else: no path to the output
+            for i, parent in node.parents:
+                share = prim.vjp(i, v_bar, node.ans, node.args, node.kwargs)
+                if prim.elementwise:
+                    share = unbroadcast(share, node.args[i])
+                if parent in adjoints:
+                    adjoints[parent] = adjoints[parent] + share
+                else:
+                    adjoints[parent] = share
+        if not retain:
+            # Everything that used this node's values came later on the tape
+            # and is done: freeing them now lets the adjoints still to come
+            # reuse the memory (a third less at the peak for big arrays).
+            node.ans, node.args = None, ()
     return adjoints
 
 
@@ -157,9 +163,13 @@ def _shape_and_complex(x: Any) -> tuple[tuple[int, ...], bool]:
 # --- the transformations built on the tape ------------------------------------------
 
 
-def vjp(fun: Any, x: Any) -> tuple[Any, Any]:
+def vjp(fun: Any, x: Any, retain: bool = True) -> tuple[Any, Any]:
     """Run ``fun`` on the tree ``x`` once, recording; return its value and a
-    function mapping an output cotangent to the cotangent tree of ``x``."""
+    function mapping an output cotangent to the cotangent tree of ``x``.
+
+    ``retain=False`` gives a pullback that can be called only once, and frees
+    the tape as it goes: what a gradient needs.
+    """
     from diffkit import numpy as dnp
 
     trace = ReverseTrace()
@@ -170,10 +180,20 @@ def vjp(fun: Any, x: Any) -> tuple[Any, Any]:
     traced = type(out) is Box and out._trace is trace
     value = out._value if traced else out
 
+    spent = False
+
     def pullback(out_bar: Any) -> Any:
+        nonlocal spent
         if not traced:
             return unflatten(treedef, [dnp.zeros_like(leaf) for leaf in leaves])
-        adjoints = backward(out._node, out_bar, trace.tape)
+        if spent:
+            raise RuntimeError(
+                "This pullback was made with retain=False and has already been "
+                "used: its tape is freed. Record again with vjp(...), or pass "
+                "retain=True to call the pullback more than once."
+            )
+        spent = not retain
+        adjoints = backward(out._node, out_bar, trace.tape, retain)
         grads = []
         for box, leaf in zip(inputs, leaves, strict=True):
             g = adjoints.get(box._node)
