@@ -58,6 +58,22 @@ def test_quick_run_with_autograd_side_by_side(tmp_path):
     assert "diffkit/autograd grad" in text and "autograd reverse" in text
 
 
+def test_a_peer_that_cannot_run_a_workload_gets_n_a(monkeypatch, tmp_path):
+    def grad_that_cannot_branch(f):
+        def g(x):
+            raise TypeError("cannot branch on a traced value")
+
+        return g
+
+    diffkit_only = bench.libraries(peers=False)
+    peer = bench.Library("peer", onp, grad_that_cannot_branch)
+    monkeypatch.setattr(bench, "libraries", lambda peers: [*diffkit_only, peer])
+    rows, text = bench.run(quick=True, output=tmp_path / "latest.md",
+                           only=["taylor-sine"])
+    assert rows[0].times["peer"] is None and rows[0].times["diffkit"] is not None
+    assert "diffkit/peer grad" in text and "n/a" in text
+
+
 def test_command_line_rejects_an_unknown_workload(capsys):
     with pytest.raises(SystemExit):
         bench.main(["--quick", "--only", "nonesuch"])
