@@ -162,4 +162,6 @@ html_theme_options = {
     "show_toc_level": 2,
     "secondary_sidebar_items": ["page-toc"],
 }
-html_sidebars = {"index": []}
+# The narrative pages have no subpages: give their text the room.
+html_sidebars = {page: [] for page in
+                 ["index", "getting-started", "four-methods", "extending", "complex"]}
