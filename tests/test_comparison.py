@@ -12,6 +12,7 @@ import diffkit.numpy as np
 
 HAVE_FINITE = importlib.util.find_spec("diffkit.backends.finite") is not None
 HAVE_SYMBOLIC = importlib.util.find_spec("diffkit.backends.symbolic") is not None
+HAVE_SIZES = importlib.util.find_spec("diffkit.sizes") is not None
 HAVE_EXPRESSION = importlib.util.find_spec("diffkit.expression") is not None
 needs_expression = pytest.mark.skipif(not HAVE_EXPRESSION,
                                       reason="expression parser not in yet")
@@ -74,6 +75,8 @@ def test_symbolic_row_and_reference(cmp):
     assert cmp["symbolic"].value == pytest.approx(df_exact(1.5), abs=1e-12)
     assert cmp.reference.startswith("symbolic")
     assert cmp.exact == pytest.approx(df_exact(1.5), abs=1e-14)
+    if not HAVE_SIZES:
+        return
     # The size of the derivative expression: positive, and the CSE'd DAG is
     # never bigger than the tree.
     assert cmp["symbolic"].size >= cmp["symbolic"].cost > 0
@@ -222,7 +225,7 @@ def test_plot_draws_errors_and_costs(cmp):
         assert [t.get_text() for t in err_ax.get_xticklabels()] == [
             r.method for r in ok]
         heights = [p.get_height() for p in cost_ax.patches]
-        assert heights == [r.cost for r in ok]
+        assert heights == [r.cost for r in ok if r.cost is not None]
     finally:
         plt.close(fig)
 
