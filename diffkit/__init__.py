@@ -41,6 +41,7 @@ from diffkit.numpy import (
     tanh,
 )
 from diffkit.primitives import Primitive, defjvp, defvjp, primitive
+from diffkit.sizes import Swell, Symbolic, swell, symbolic
 from diffkit.testing import check_grads
 from diffkit.transforms import (
     derivative,
@@ -67,5 +68,5 @@ __all__ = [
     "sin", "cos", "tan", "arcsin", "arccos", "arctan", "sinh", "cosh", "tanh",
     "exp", "log", "log1p", "sqrt", "numpy", "__version__", "function",
     "compare", "Comparison", "trace", "Trace", "TangentTrace", "AdjointTrace",
-    "plots",
+    "plots", "symbolic", "Symbolic", "swell", "Swell",
 ]

@@ -410,4 +410,5 @@ def __getattr__(name: str) -> Any:
 from diffkit.numpy import _boxes  # noqa: E402,F401  (gives boxes their operators)
 from diffkit.rules import jvp as _jvp_rules  # noqa: E402,F401
 from diffkit.rules import linalg as _linalg_rules  # noqa: E402,F401
+from diffkit.rules import sympy as _sympy_rules  # noqa: E402,F401
 from diffkit.rules import vjp as _vjp_rules  # noqa: E402,F401

@@ -56,6 +56,10 @@ def _setitem(self: Box, index: Any, value: Any) -> None:
 
 def _to_scalar(kind: str) -> Any:
     def convert(self: Box) -> Any:
+        # A value with no number behind it (symbolic) explains that itself.
+        refuse = getattr(unbox(self), "refuse_conversion", None)
+        if refuse is not None:
+            refuse(kind)
         raise TracedValueError(
             f"{kind}() was called on a value that is being differentiated, which "
             "would drop its derivative. Keep it as an array (use diffkit.numpy "

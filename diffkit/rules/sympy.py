@@ -1,0 +1,334 @@
+"""SymPy rules: which SymPy operation each primitive becomes.
+
+The symbolic backend (:mod:`diffkit.backends.symbolic`) runs a function on
+NumPy *object arrays* whose elements are SymPy expressions.  A rule takes the
+primitive's arguments in that form and returns an object array (or a single
+expression).  Two kinds of rule cover almost everything:
+
+* elementwise functions map a SymPy function over the broadcast arguments
+  (``_map(sp.sin)``);
+* shape manipulation, indexing, ``dot``, ``matmul``... need no rule of their
+  own: NumPy runs them on object arrays with Python's ``+`` and ``*``, which
+  SymPy overloads, so the NumPy function itself is the rule.
+
+Comparisons give SymPy conditions (``x > 0`` becomes ``StrictGreaterThan``);
+``np.where`` turns a condition into a ``Piecewise``.  Primitives whose result
+depends on the *values* (``argmax``, ``sort``, ``unique``...) have no rule:
+the symbolic method reports that it does not apply.
+
+SymPy is imported the first time a rule runs, so ``import diffkit`` stays fast.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as _np
+
+from diffkit.backends.symbolic import as_object, is_condition
+from diffkit.numpy import linalg
+from diffkit.numpy._primitives import PRIMITIVES
+from diffkit.primitives import defsympy
+
+
+class _LazySympy:
+    """``sympy``, imported on first use."""
+
+    def __getattr__(self, name: str) -> Any:
+        import sympy
+
+        return getattr(sympy, name)
+
+
+sp: Any = _LazySympy()
+
+
+def rule(name: str, sympy_rule: Callable[..., Any]) -> None:
+    """Give the primitive ``name`` of diffkit.numpy its SymPy rule."""
+    if name in PRIMITIVES:  # the table may not have every NumPy function
+        defsympy(PRIMITIVES[name], sympy_rule)
+
+
+def linalg_rule(name: str, sympy_rule: Callable[..., Any]) -> None:
+    """Give the primitive ``name`` of diffkit.numpy.linalg its SymPy rule."""
+    prim = getattr(linalg, name, None)
+    if prim is not None:
+        defsympy(prim, sympy_rule)
+
+
+def _map(fun: Callable[..., Any]) -> Callable[..., Any]:
+    """Apply a SymPy function elementwise, broadcasting like a ufunc."""
+    def rule(*args: Any) -> Any:
+        return _np.frompyfunc(fun, len(args), 1)(*args)
+
+    return rule
+
+
+def _o(a: Any) -> Any:
+    return as_object(a)
+
+
+def _reduce(op: Callable[..., Any]) -> Callable[..., Any]:
+    """A reduction (``sum``, ``prod``, ``max``...) as one SymPy n-ary operation.
+
+    ``sympy.Add(*terms)`` builds one node for the whole sum; adding the terms
+    one by one would build (and flatten) a new node per term.
+    """
+    def rule(a: Any, axis: Any = None, dtype: Any = None, out: Any = None,
+             keepdims: bool = False, **kwargs: Any) -> Any:
+        a = _o(a)
+        axes = tuple(range(a.ndim)) if axis is None else \
+            tuple(ax % a.ndim for ax in ((axis,) if _np.ndim(axis) == 0 else axis))
+        kept = [ax for ax in range(a.ndim) if ax not in axes]
+        moved = _np.transpose(a, kept + list(axes))
+        kept_shape = moved.shape[:len(kept)]
+        rows = moved.reshape(kept_shape + (-1,))
+        result = _np.empty(kept_shape, dtype=object)
+        for index in _np.ndindex(*kept_shape):
+            result[index] = op(*rows[index])
+        if keepdims:
+            result = result.reshape(tuple(1 if ax in axes else n
+                                          for ax, n in enumerate(a.shape)))
+        return result
+
+    return rule
+
+
+def _count(a: Any, axis: Any) -> int:
+    shape = _np.shape(a)
+    if axis is None:
+        return int(_np.prod(shape))
+    axes = (axis,) if _np.ndim(axis) == 0 else axis
+    return int(_np.prod([shape[ax] for ax in axes]))
+
+
+def _mean(a: Any, axis: Any = None, keepdims: bool = False, **kwargs: Any) -> Any:
+    return _reduce(sp.Add)(a, axis, keepdims=keepdims) / sp.Integer(_count(a, axis))
+
+
+def _var(a: Any, axis: Any = None, ddof: int = 0, keepdims: bool = False,
+         **kwargs: Any) -> Any:
+    a = _o(a)
+    centred = a - _mean(a, axis, keepdims=True)
+    squares = _np.frompyfunc(lambda e: sp.Abs(e) ** 2, 1, 1)(centred)
+    total = _reduce(sp.Add)(squares, axis, keepdims=keepdims)
+    return total / sp.Integer(_count(a, axis) - ddof)
+
+
+def _where(condition: Any, a: Any, b: Any) -> Any:
+    """One element of ``np.where``: a choice, or a Piecewise if it depends on x."""
+    if condition in (sp.true, sp.false) or isinstance(condition, sp.Number):
+        return a if bool(condition) else b
+    if is_condition(condition):
+        return sp.Piecewise((a, condition), (b, True))
+    return sp.Piecewise((a, sp.Ne(condition, 0)), (b, True))
+
+
+def _truth(e: Any) -> Any:
+    """A condition; a number counts as true when it is non-zero (as in NumPy)."""
+    if is_condition(e):
+        return e
+    return sp.true if e != 0 else sp.false
+
+
+def _logical(op: Callable[..., Any]) -> Callable[..., Any]:
+    """A logical operation on conditions."""
+    return _map(lambda *args: op(*[_truth(e) for e in args]))
+
+
+def _finite(e: Any) -> Any:
+    # A formula is finite unless it is literally infinite or undefined: the
+    # symbolic method describes the function where it is defined.
+    return sp.false if e in (sp.oo, -sp.oo, sp.zoo, sp.nan) else sp.true
+
+
+def _trunc(e: Any) -> Any:
+    return sp.sign(e) * sp.floor(sp.Abs(e))
+
+
+def _isclose(a: Any, b: Any, rtol: float = 1e-05, atol: float = 1e-08,
+             equal_nan: bool = False) -> Any:
+    return _map(lambda x, y: sp.Le(sp.Abs(x - y), atol + rtol * sp.Abs(y)))(
+        _o(a), _o(b))
+
+
+def _allclose(a: Any, b: Any, **kwargs: Any) -> Any:
+    return sp.And(*_np.ravel(_isclose(a, b, **kwargs)))
+
+
+def _array_equal(a: Any, b: Any, equal_nan: bool = False) -> Any:
+    if _np.shape(a) != _np.shape(b):
+        return sp.false
+    return sp.And(*_np.ravel(_map(sp.Eq)(_o(a), _o(b))))
+
+
+def _matrix(fun: Callable[[Any], Any]) -> Callable[..., Any]:
+    """A rule acting on the last two axes as a SymPy Matrix (looping over the rest)."""
+    def rule(a: Any, *args: Any) -> Any:
+        a = _o(a)
+        batch = a.shape[:-2]
+        out = None
+        for index in _np.ndindex(*batch):
+            value = fun(sp.Matrix(a[index].tolist()), *args)
+            value = _np.array(value.tolist(), dtype=object) \
+                if isinstance(value, sp.MatrixBase) else value
+            if out is None:
+                out = _np.empty(batch + _np.shape(value), dtype=object)
+            out[index] = value
+        return out
+
+    return rule
+
+
+def _solve(a: Any, b: Any) -> Any:
+    b = _o(b)
+    vector = b.ndim == 1
+    columns = b.reshape(-1, 1) if vector else b
+    x = sp.Matrix(_o(a).tolist()).LUsolve(sp.Matrix(columns.tolist()))
+    out = _np.array(x.tolist(), dtype=object)
+    return out.reshape(-1) if vector else out
+
+
+def _untake(g: Any, index: Any, shape: tuple, dtype: Any = None) -> Any:
+    out = _np.empty(shape, dtype=object)
+    out.fill(sp.S.Zero)
+    _np.add.at(out, index, _o(g))
+    return out
+
+
+def _norm2(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
+    squares = _np.frompyfunc(lambda e: sp.Abs(e) ** 2, 1, 1)(_o(x))
+    return _map(sp.sqrt)(_reduce(sp.Add)(squares, axis, keepdims=keepdims))
+
+
+# --- elementwise, one argument -----------------------------------------------------
+rule("negative", lambda a: -a)
+rule("positive", lambda a: +a)
+rule("sin", _map(lambda a: sp.sin(a)))
+rule("cos", _map(lambda a: sp.cos(a)))
+rule("tan", _map(lambda a: sp.tan(a)))
+rule("arcsin", _map(lambda a: sp.asin(a)))
+rule("arccos", _map(lambda a: sp.acos(a)))
+rule("arctan", _map(lambda a: sp.atan(a)))
+rule("sinh", _map(lambda a: sp.sinh(a)))
+rule("cosh", _map(lambda a: sp.cosh(a)))
+rule("tanh", _map(lambda a: sp.tanh(a)))
+rule("arcsinh", _map(lambda a: sp.asinh(a)))
+rule("arccosh", _map(lambda a: sp.acosh(a)))
+rule("arctanh", _map(lambda a: sp.atanh(a)))
+rule("exp", _map(lambda a: sp.exp(a)))
+rule("exp2", _map(lambda a: sp.Integer(2) ** a))
+rule("expm1", _map(lambda a: sp.exp(a) - 1))
+rule("log", _map(lambda a: sp.log(a)))
+rule("log2", _map(lambda a: sp.log(a, 2)))
+rule("log10", _map(lambda a: sp.log(a, 10)))
+rule("log1p", _map(lambda a: sp.log(1 + a)))
+rule("sqrt", _map(lambda a: sp.sqrt(a)))
+rule("cbrt", _map(lambda a: sp.sign(a) * sp.Abs(a) ** sp.Rational(1, 3)))
+rule("square", lambda a: a**2)
+rule("reciprocal", lambda a: 1 / a)
+rule("absolute", _map(lambda a: sp.Abs(a)))
+rule("fabs", _map(lambda a: sp.Abs(a)))
+rule("real", _map(lambda a: sp.re(a)))
+rule("imag", _map(lambda a: sp.im(a)))
+rule("conjugate", _map(lambda a: sp.conjugate(a)))
+rule("angle", _map(lambda a: sp.arg(a)))
+rule("sinc", _map(lambda a: sp.sinc(sp.pi * a)))
+rule("deg2rad", lambda a: a * sp.pi / 180)
+rule("rad2deg", lambda a: a * 180 / sp.pi)
+
+# --- elementwise, two arguments -----------------------------------------------------
+rule("add", lambda a, b: a + b)
+rule("subtract", lambda a, b: a - b)
+rule("multiply", lambda a, b: a * b)
+rule("true_divide", lambda a, b: a / b)
+rule("power", lambda a, b: a**b)
+rule("float_power", lambda a, b: a**b)
+rule("maximum", _map(lambda a, b: sp.Max(a, b)))
+rule("minimum", _map(lambda a, b: sp.Min(a, b)))
+rule("fmax", _map(lambda a, b: sp.Max(a, b)))
+rule("fmin", _map(lambda a, b: sp.Min(a, b)))
+rule("arctan2", _map(lambda a, b: sp.atan2(a, b)))
+rule("hypot", _map(lambda a, b: sp.sqrt(a**2 + b**2)))
+rule("logaddexp", _map(lambda a, b: sp.log(sp.exp(a) + sp.exp(b))))
+rule("logaddexp2", _map(lambda a, b: sp.log(2**a + 2**b, 2)))
+rule("remainder", _map(lambda a, b: sp.Mod(a, b)))
+rule("fmod", _map(lambda a, b: a - b * _trunc(a / b)))
+
+# --- no derivative: conditions, and pieces of piecewise-constant functions ----------
+rule("greater", _map(lambda a, b: sp.Gt(a, b)))
+rule("greater_equal", _map(lambda a, b: sp.Ge(a, b)))
+rule("less", _map(lambda a, b: sp.Lt(a, b)))
+rule("less_equal", _map(lambda a, b: sp.Le(a, b)))
+rule("equal", _map(lambda a, b: sp.Eq(a, b)))
+rule("not_equal", _map(lambda a, b: sp.Ne(a, b)))
+rule("logical_and", _logical(lambda a, b: sp.And(a, b)))
+rule("logical_or", _logical(lambda a, b: sp.Or(a, b)))
+rule("logical_not", _logical(lambda a: sp.Not(a)))
+rule("logical_xor", _logical(lambda a, b: sp.Xor(a, b)))
+rule("isfinite", _map(_finite))
+rule("isinf", _map(lambda a: sp.true if a in (sp.oo, -sp.oo, sp.zoo)
+                        else sp.false))
+rule("isnan", _map(lambda a: sp.true if a is sp.nan else sp.false))
+rule("isclose", _isclose)
+rule("allclose", _allclose)
+rule("array_equal", _array_equal)
+rule("sign", _map(lambda a: sp.sign(a)))
+rule("signbit", _map(lambda a: sp.Lt(a, 0)))
+rule("floor", _map(lambda a: sp.floor(a)))
+rule("ceil", _map(lambda a: sp.ceiling(a)))
+rule("trunc", _map(_trunc))
+rule("fix", _map(_trunc))
+rule("floor_divide", _map(lambda a, b: sp.floor(a / b)))
+rule("heaviside", _map(lambda a, b: sp.Heaviside(a, b)))
+rule("any", _reduce(lambda *c: sp.Or(*[_truth(e) for e in c])))
+rule("all", _reduce(lambda *c: sp.And(*[_truth(e) for e in c])))
+
+# --- reductions -----------------------------------------------------------------------
+rule("sum", _reduce(lambda *terms: sp.Add(*terms)))
+rule("mean", _mean)
+rule("prod", _reduce(lambda *factors: sp.Mul(*factors)))
+rule("max", _reduce(lambda *items: sp.Max(*items)))
+rule("min", _reduce(lambda *items: sp.Min(*items)))
+rule("var", _var)
+rule("std", lambda a, **kwargs: _map(sp.sqrt)(_var(a, **kwargs)))
+rule("cumsum", lambda a, axis=None, **kwargs: _np.cumsum(_o(a), axis=axis))
+rule("cumprod", lambda a, axis=None, **kwargs: _np.cumprod(_o(a), axis=axis))
+
+# --- shape and indexing: NumPy itself runs them on object arrays -------------------
+for _name in ["reshape", "transpose", "moveaxis", "swapaxes", "broadcast_to",
+              "expand_dims", "squeeze", "ravel", "flip", "roll", "tile", "repeat",
+              "diagonal", "diag", "triu", "tril", "trace", "take",
+              "take_along_axis", "rot90", "atleast_1d", "atleast_2d",
+              "atleast_3d"]:
+    rule(_name, getattr(_np, _name))
+rule("pad", lambda a, *args, **kwargs: _np.pad(_o(a), *args, **kwargs))
+rule("getitem", lambda a, index: a[index])
+rule("untake", _untake)
+rule("concatenate", lambda axis, *arrays: _np.concatenate(
+    [_o(a) for a in arrays], axis=axis))
+
+# --- choosing: conditions become Piecewise -------------------------------------------
+rule("where", _map(_where))
+rule("clip", _map(lambda a, lo, hi: a if lo is None and hi is None
+                       else sp.Max(a, lo) if hi is None
+                       else sp.Min(a, hi) if lo is None
+                       else sp.Min(sp.Max(a, lo), hi)))
+rule("nan_to_num", lambda a, *args, **kwargs: a)  # formulas are finite
+
+# --- products -------------------------------------------------------------------------
+rule("dot", lambda a, b: _np.dot(_o(a), _o(b)))
+rule("matmul", lambda a, b: _np.matmul(_o(a), _o(b)))
+rule("tensordot", lambda a, b, axes=2: _np.tensordot(_o(a), _o(b), axes))
+rule("einsum", lambda subscripts, *ops, **kwargs: _np.einsum(
+    subscripts, *[_o(a) for a in ops]))
+
+# --- linear algebra on SymPy matrices -------------------------------------------------
+linalg_rule("inv", _matrix(lambda m: m.inv()))
+linalg_rule("det", _matrix(lambda m: m.det()))
+linalg_rule("logabsdet", _matrix(lambda m: sp.log(sp.Abs(m.det()))))
+linalg_rule("solve", _solve)
+linalg_rule("cholesky", _matrix(lambda m: m.cholesky(hermitian=False)))
+linalg_rule("pinv", _matrix(lambda m: m.pinv()))
+linalg_rule("norm2", _norm2)
