@@ -285,6 +285,9 @@ def _fmt_int(n: int | None) -> str:
 
 # --- the problem being compared -----------------------------------------------------
 
+_UNSET = object()
+
+
 class _Problem:
     """``f`` and the point, normalised: a function of one tree argument."""
 
@@ -319,6 +322,8 @@ class _Problem:
         self.scalar = (self.n_inputs == 1 and self.n_outputs == 1
                        and not self.spread and _np.ndim(self.x) == 0)
         self.at = _fmt_point(self.x, getattr(f, "variables", None))
+        #: ``dk.symbolic`` of f, once somebody needed it.
+        self.symbolic: Any = _UNSET
 
     def shape(self, d: Any) -> Any:
         """A derivative as shown: float, or an array."""
@@ -440,19 +445,24 @@ def _run_symbolic(p: _Problem) -> tuple[Any, float, int | None, int | None, str]
     import sympy  # noqa: F401 - a one-time import is not part of the timing
 
     (_, d), t = _timed(lambda: symbolic.value_and_jacobian(p.fun, p.x))
-    cost = size = None
-    note = "symbolic size not available yet"
-    try:
-        from diffkit.sizes import symbolic as sym
-    except ImportError:
-        return d, t, cost, size, note
-    if p.scalar or p.spread:
-        s = sym(p.f).size
-        size, cost = int(s.tree_ops), int(s.dag_ops)
-        note = "size: expression tree ops; cost: ops after CSE"
-    else:
-        note = "expression size is counted for scalar inputs only"
-    return d, t, cost, size, note
+    sym = _expression(p)
+    if sym is None:
+        return d, t, None, None, ""
+    size = sym.size
+    return (d, t, int(size.dag_ops), int(size.tree_ops),
+            f"derivative: {_ops(size.tree_ops)} as a tree, {size.dag_ops} after CSE")
+
+
+def _expression(p: _Problem) -> Any:
+    """``dk.symbolic`` of the problem (computed once), or None where it cannot be."""
+    if p.symbolic is _UNSET:
+        try:
+            from diffkit.sizes import symbolic
+        except ImportError:  # pragma: no cover - before diffkit.sizes existed
+            p.symbolic = None
+        else:
+            p.symbolic = symbolic(p.f, at=p.x)
+    return p.symbolic
 
 
 def _run_ad(p: _Problem, mode: str) -> tuple[Any, float, int, int, str]:
@@ -525,7 +535,7 @@ def _reference(p: _Problem, reference: Any,
     if method == "symbolic":
         precise = _high_precision(p)
         if precise is not None:
-            return precise, "symbolic (SymPy derivative evaluated to 30 digits)"
+            return precise, "symbolic (SymPy's derivative evaluated to 30 digits)"
         if "symbolic" in results and results["symbolic"] is not None:
             return results["symbolic"], "symbolic (SymPy)"
         why = results.get("symbolic:why") or _symbolic_why(p)
@@ -549,34 +559,39 @@ def _symbolic_why(p: _Problem) -> str:
 
 
 def _high_precision(p: _Problem) -> Any:
-    """The SymPy derivative evaluated with 30 significant digits, or None."""
-    if not (p.scalar or p.spread):
+    """The SymPy derivative evaluated with 30 significant digits, or None.
+
+    Double precision would limit the errors we can measure to about 1e-16
+    relative; 30 digits make the reference exact for every practical purpose.
+    """
+    single_array = not p.spread and isinstance(p.x, _np.ndarray)
+    if p.n_outputs != 1 or not (p.scalar or p.spread or single_array):
         return None
     try:
-        from diffkit.sizes import symbolic as sym
-
-        expr = sym(p.f).expr
         import sympy
 
-        exprs = list(expr) if isinstance(expr, tuple | list | sympy.MatrixBase) \
-            else [expr]
-        symbols = sorted(set().union(*(e.free_symbols for e in exprs)),
-                         key=lambda s: s.name)
-        names = list(getattr(p.f, "variables", ()) or [s.name for s in symbols])
-        values = p.x if p.spread else (p.x,)
-        subs = {s: sympy.Float(repr(float(values[names.index(s.name)])), 30)
-                for s in symbols if s.name in names}
-        if len(subs) != len(symbols):
+        sym = _expression(p)
+        if sym is None:
             return None
-        out = [complex(e.evalf(30, subs=subs)) for e in exprs]
-    except Exception:  # noqa: BLE001 - fall back to double precision
+        expr = sym.expr
+        exprs = (list(expr) if isinstance(expr, tuple | list | sympy.MatrixBase)
+                 else [expr])
+        symbols = [v for var in sym.variables for v in _np.ravel(_np.asarray(
+            var, dtype=object))]
+        values = _flat(p.x)
+        if len(symbols) != len(values) or len(exprs) != p.n_inputs:
+            return None
+        subs = {s: sympy.Float(repr(float(v.real)), 30)
+                for s, v in zip(symbols, values, strict=True)}
+        out = [complex(sympy.sympify(e).evalf(30, subs=subs)) for e in exprs]
+    except Exception:  # noqa: BLE001 - then the double-precision value will do
         return None
     if any(abs(v.imag) > 1e-12 * max(1.0, abs(v.real)) for v in out):
         return None
-    reals = [v.real for v in out]
-    if len(reals) != p.n_inputs:
-        return None
-    return reals[0] if p.scalar else _np.array(reals)
+    reals = _np.array([v.real for v in out])
+    if p.scalar:
+        return float(reals[0])
+    return reals if p.spread else reals.reshape(_np.shape(p.x))
 
 
 # --- the public function ------------------------------------------------------------
