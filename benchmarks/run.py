@@ -499,7 +499,7 @@ def run(quick: bool = False, repeat: int | None = None, peers: bool = True,
     if quick:
         timer = Timer(rounds=repeat or 1, budget=0.0, seconds=0.0)
     else:
-        timer = Timer(rounds=repeat or 5, budget=0.02, seconds=1.5)
+        timer = Timer(rounds=repeat or 7, budget=0.02, seconds=4.0)
     libs = libraries(peers)
     names = [lib.name for lib in libs]
     rows = time_gradients(libs, workloads, quick, timer)
