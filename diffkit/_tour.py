@@ -62,7 +62,6 @@ class _Tour:
         self.out = out
         self.figures: list[Path] = []
         self.failures: list[str] = []
-        self.missing: list[str] = []
         self.stop = 0
 
     def heading(self, title: str) -> None:
@@ -93,21 +92,9 @@ class _Tour:
     def fail(self, what: str, err: BaseException) -> None:
         from diffkit.cli import _one_line
 
-        missing = _missing_part(err)
-        if missing:
-            self.missing.append(missing)
-            print(f"  [{what}: needs {missing}, which is not available yet]")
-            return
         line = f"{what}: {type(err).__name__}: {_one_line(err)}"
         self.failures.append(line)
         print(f"  [{line}]")
-
-
-def _missing_part(err: BaseException) -> str | None:
-    """The diffkit module or function an error says is missing, if that is all."""
-    if isinstance(err, ImportError) and (err.name or "").startswith("diffkit"):
-        return err.name
-    return None
 
 
 # --- the stops ----------------------------------------------------------------------
@@ -153,9 +140,7 @@ def _chain_rule(t: _Tour) -> None:
           "sin^(n-1)((2x^2 + x + 1)^m) cos((2x^2 + x + 1)^m).")
     print()
     print(f"  by hand    {chain_by_hand(x, n, m)!r}")
-    from diffkit.sizes import symbolic
-
-    sym = symbolic(f)
+    sym = dk.symbolic(f)
     print(f"  SymPy      f'(x) = {sym.expr}")
     for method in ("symbolic", "forward", "reverse"):
         print(f"  {method:<10} {float(dk.derivative(f, x, method=method))!r}")
@@ -258,14 +243,13 @@ def _non_scalar(t: _Tour) -> None:
 
 def _swell(t: _Tour) -> None:
     from diffkit.cli import logistic
-    from diffkit.sizes import swell
 
     t.heading("Expression swell: the logistic map")
     t.say("l_(n+1) = 4 l_n (1 - l_n), with l_1 = x. Differentiated symbolically, "
           "the expression tree of d l_n / dx grows about threefold with every "
           "step; common-subexpression elimination (a DAG) tames it, and the AD "
           "trace, a DAG by construction, grows by three operations per step.")
-    report = swell(logistic, n=range(1, 9), at=0.3)
+    report = dk.swell(logistic, n=range(1, 9), at=0.3)
     t.show(report)
     t.save("swell.png", report.plot)
 

@@ -221,10 +221,10 @@ def _cmd_trace(args: argparse.Namespace) -> int:
 
 
 def _cmd_swell(args: argparse.Namespace) -> int:
-    family = _family(args.family)
-    from diffkit.sizes import swell
+    import diffkit as dk
 
-    report = swell(family, n=args.n, at=args.at)
+    family = _family(args.family)
+    report = dk.swell(family, n=args.n, at=args.at)
     print(report)
     return 0
 

@@ -285,9 +285,6 @@ def _fmt_int(n: int | None) -> str:
 
 # --- the problem being compared -----------------------------------------------------
 
-_UNSET = object()
-
-
 class _Problem:
     """``f`` and the point, normalised: a function of one tree argument."""
 
@@ -323,7 +320,7 @@ class _Problem:
                        and not self.spread and _np.ndim(self.x) == 0)
         self.at = _fmt_point(self.x, getattr(f, "variables", None))
         #: ``dk.symbolic`` of f, once somebody needed it.
-        self.symbolic: Any = _UNSET
+        self.symbolic: Any = None
 
     def shape(self, d: Any) -> Any:
         """A derivative as shown: float, or an array."""
@@ -392,18 +389,6 @@ def _timed(call: Callable[[], Any], budget: float = TIME_BUDGET) -> tuple[Any, f
     return result, best
 
 
-class _Counted:
-    """``fun`` that counts how often it is called (finite-difference cost)."""
-
-    def __init__(self, fun: Callable[[Any], Any]) -> None:
-        self.fun = fun
-        self.calls = 0
-
-    def __call__(self, x: Any) -> Any:
-        self.calls += 1
-        return self.fun(x)
-
-
 def _ad_cost(p: _Problem, mode: str) -> tuple[int, int, str]:
     """``(cost, size, note)`` of an AD derivative, read off the evaluation trace.
 
@@ -424,49 +409,30 @@ def _ad_cost(p: _Problem, mode: str) -> tuple[int, int, str]:
     return int(cost), len(tr), note
 
 
-class _Unavailable(NotApplicable):
-    """A part of diffkit this installation does not have."""
-
-
-def _backend(name: str) -> Any:
-    try:
-        return importlib.import_module(f"diffkit.backends.{name}")
-    except ModuleNotFoundError as err:
-        if err.name == f"diffkit.backends.{name}":
-            raise _Unavailable(f"diffkit.backends.{name} is not available yet"
-                               ) from None
-        raise
-
-
 # --- one row per method -------------------------------------------------------------
 
-def _run_symbolic(p: _Problem) -> tuple[Any, float, int | None, int | None, str]:
-    symbolic = _backend("symbolic")
+def _run_symbolic(p: _Problem) -> tuple[Any, float, int, int, str]:
     import sympy  # noqa: F401 - a one-time import is not part of the timing
 
+    from diffkit.backends import symbolic
+
     (_, d), t = _timed(lambda: symbolic.value_and_jacobian(p.fun, p.x))
-    sym = _expression(p)
-    if sym is None:
-        return d, t, None, None, ""
-    size = sym.size
+    size = _expression(p).size
     return (d, t, int(size.dag_ops), int(size.tree_ops),
             f"derivative: {_ops(size.tree_ops)} as a tree, {size.dag_ops} after CSE")
 
 
 def _expression(p: _Problem) -> Any:
-    """``dk.symbolic`` of the problem (computed once), or None where it cannot be."""
-    if p.symbolic is _UNSET:
-        try:
-            from diffkit.sizes import symbolic
-        except ImportError:  # pragma: no cover - before diffkit.sizes existed
-            p.symbolic = None
-        else:
-            p.symbolic = symbolic(p.f, at=p.x)
+    """``dk.symbolic`` of the problem, computed once."""
+    if p.symbolic is None:
+        from diffkit.sizes import symbolic
+
+        p.symbolic = symbolic(p.f, at=p.x)
     return p.symbolic
 
 
 def _run_ad(p: _Problem, mode: str) -> tuple[Any, float, int, int, str]:
-    backend = _backend(mode)
+    backend = importlib.import_module(f"diffkit.backends.{mode}")
     if mode == "reverse" and p.n_outputs == 1:
         def call() -> Any:
             _, pullback = backend.vjp(p.fun, p.x)
@@ -494,13 +460,8 @@ def _run(p: _Problem, method: str) -> tuple[Any, float, int | None, int | None, 
 
 
 def _run_finite(p: _Problem, scheme: str) -> tuple[Any, float, int, None, str]:
-    finite = _backend("finite")
-    if not hasattr(finite, "estimate"):  # only the bare backend interface
-        counted = _Counted(p.fun)
-        finite.value_and_jacobian(counted, p.x, scheme=scheme)
-        (_, d), t = _timed(lambda: finite.value_and_jacobian(p.fun, p.x,
-                                                             scheme=scheme))
-        return d, t, counted.calls, None, ""
+    from diffkit.backends import finite
+
     est, t = _timed(lambda: finite.estimate(p.fun, p.x, scheme=scheme))
     notes = []
     steps = _np.abs(_flat(est.step))
@@ -517,8 +478,6 @@ def _run_finite(p: _Problem, scheme: str) -> tuple[Any, float, int, None, str]:
 def _why(err: BaseException) -> str:
     """An exception as one short line for the note column."""
     msg = " ".join(str(err).split())
-    if isinstance(err, _Unavailable):
-        return msg
     if isinstance(err, NotApplicable):
         return f"not applicable: {msg}"
     return f"failed: {type(err).__name__}: {msg}"
@@ -571,8 +530,6 @@ def _high_precision(p: _Problem) -> Any:
         import sympy
 
         sym = _expression(p)
-        if sym is None:
-            return None
         expr = sym.expr
         exprs = (list(expr) if isinstance(expr, tuple | list | sympy.MatrixBase)
                  else [expr])
