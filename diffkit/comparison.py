@@ -203,8 +203,9 @@ class Comparison:
         Returns
         -------
         matplotlib.figure.Figure
-            Exact answers (error 0) are drawn at the bottom of the axis and
-            labelled "exact"; methods that did not apply are left out.
+            Errors of 0 (the reference, to the last bit) are drawn at the
+            bottom of the axis and labelled "0"; methods that did not apply
+            are left out.
         """
         import matplotlib.pyplot as plt
 
@@ -223,7 +224,7 @@ class Comparison:
         ax_err.set_ylim(floor / 3, max(max(errors, default=1.0) * 10, 1e-12))
         for bar, r in zip(bars, rows, strict=True):
             if not r.abs_error:
-                ax_err.annotate("exact", (bar.get_x() + bar.get_width() / 2, floor),
+                ax_err.annotate("0", (bar.get_x() + bar.get_width() / 2, floor),
                                 ha="center", va="bottom", fontsize=8)
         ax_err.set_ylabel("absolute error")
         ax_err.set_title("error against the reference")
