@@ -22,7 +22,7 @@ from diffkit import numpy as dnp
 from diffkit.backends import forward as _forward
 from diffkit.backends import reverse as _reverse
 from diffkit.tracer import unbox
-from diffkit.trees import tree_map
+from diffkit.trees import flatten, tree_map, unflatten
 
 __all__ = [
     "derivative", "grad", "value_and_grad", "elementwise_grad", "jacobian",
@@ -226,19 +226,54 @@ def jacobian(f: Any, argnum: Argnum = 0, method: str = "reverse") -> Callable[..
            [1., 0.]])
     """
     f = _callable(f)
-    _backend(method)
+    backend = _backend(method)
 
     @functools.wraps(f)
     def fun(*args: Any, **kwargs: Any) -> Any:
         g, x = _of_argnums(f, args, argnum, kwargs)
-        return _as_result(_backend(method).value_and_jacobian(g, x)[1])
+        return _as_result(_tree_jacobian(backend, g, x))
 
     return fun
 
 
-def hessian(f: Any, argnum: int = 0, method: str = "forward-over-reverse"
+def _tree_jacobian(backend: Any, g: Callable[[Any], Any], x: Any) -> Any:
+    """The Jacobian of ``g`` whatever the structure of its output.
+
+    Backends differentiate functions returning one array.  A function that
+    returns a tuple/list/dict is differentiated as the concatenation of its
+    raveled outputs, and the Jacobian is cut back into blocks: one per output
+    leaf, each holding (for every input leaf) ``out.shape + in.shape``.
+    """
+    structure: dict[str, Any] = {}
+
+    def flat(x: Any) -> Any:
+        out = g(x)
+        leaves, treedef = flatten(out)
+        if treedef.kind is None:
+            return out
+        structure["treedef"] = treedef
+        structure["shapes"] = [dnp.shape(leaf) for leaf in leaves]
+        return dnp.concatenate([dnp.ravel(dnp.asarray(leaf)) for leaf in leaves])
+
+    _, jac = backend.value_and_jacobian(flat, x)
+    if "treedef" not in structure:
+        return jac
+    blocks, start = [], 0
+    for shape in structure["shapes"]:
+        size = int(_np.prod(shape))
+        blocks.append(tree_map(
+            lambda j, shape=shape, start=start, size=size: dnp.reshape(
+                j[start:start + size], shape + dnp.shape(j)[1:]), jac))
+        start += size
+    return unflatten(structure["treedef"], blocks)
+
+
+def hessian(f: Any, argnum: Argnum = 0, method: str = "forward-over-reverse"
             ) -> Callable[..., Any]:
     """The Hessian of a scalar ``f``: shape ``x.shape + x.shape``.
+
+    With a tuple ``argnum`` (or a tuple/dict argument) the Hessian comes back
+    as nested blocks: ``H[i][j]`` has shape ``x_i.shape + x_j.shape``.
 
     The default is *forward-over-reverse*: a reverse pass gives the gradient,
     and forward mode differentiates that whole computation once more, for all
@@ -253,6 +288,9 @@ def hessian(f: Any, argnum: int = 0, method: str = "forward-over-reverse"
     >>> dk.hessian(lambda x: x[0] ** 2 * x[1])(np.array([1.0, 3.0]))
     array([[6., 2.],
            [2., 0.]])
+    >>> H = dk.hessian(lambda x, y: x ** 2 * y, argnum=(0, 1))(1.0, 3.0)
+    >>> [[float(h) for h in row] for row in H]
+    [[6.0, 2.0], [2.0, 0.0]]
     """
     f = _callable(f)
     if method == "forward-over-reverse":

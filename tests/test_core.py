@@ -188,3 +188,26 @@ def test_unknown_method():
 def test_non_numeric_input():
     with pytest.raises(TypeError, match="numbers"):
         dk.grad(lambda s: s)("abc")
+
+
+@pytest.mark.parametrize("method", MODES)
+def test_jacobian_of_structured_output(method):
+    f = lambda x: (x[0] * x[1], {"s": np.sin(x)})
+    x = onp.array([1.0, 2.0])
+    j_prod, j_dict = dk.jacobian(f, method=method)(x)
+    onp.testing.assert_allclose(j_prod, [2.0, 1.0])
+    onp.testing.assert_allclose(j_dict["s"], onp.diag(onp.cos(x)))
+
+
+@pytest.mark.parametrize("method", ["forward-over-reverse", "reverse", "forward"])
+def test_hessian_blocks_for_several_arguments(method):
+    # f = x^2 y + sin(x y): closed-form second derivatives
+    f = lambda x, y: x**2 * y + np.sin(x * y)
+    x, y = 0.7, -1.3
+    s, c = math.sin(x * y), math.cos(x * y)
+    expected = [[2 * y - y * y * s, 2 * x + c - x * y * s],
+                [2 * x + c - x * y * s, -x * x * s]]
+    h = dk.hessian(f, argnum=(0, 1), method=method)(x, y)
+    onp.testing.assert_allclose(onp.array(h, dtype=float), expected, rtol=1e-12)
+    hd = dk.hessian(lambda p: f(p["x"], p["y"]), method=method)({"x": x, "y": y})
+    assert hd["x"]["y"] == pytest.approx(expected[0][1], rel=1e-12)
