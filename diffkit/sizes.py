@@ -556,8 +556,8 @@ def _row(f: Callable[..., Any], n: int | None, at: Any, budget: Any) -> dict:
     row["n"], row["note"] = n, ""
     run = None
     try:
-        t0 = time.perf_counter()
         run = _run(f, at, None, budget)
+        t0 = time.perf_counter()
         d = _sym.derivative_array(run.traced, 1)
         row["diff_s"] = time.perf_counter() - t0
         exprs = list(d.flat)

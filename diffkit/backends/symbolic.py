@@ -496,11 +496,31 @@ class SymbolicValue(NDArrayOperatorsMixin):
             from diffkit.numpy._primitives import PRIMITIVES
 
             return self.trace.apply(PRIMITIVES["einsum"], args, kwargs)
-        target = _lookup(name, getattr(func, "__module__", "") or "")
+        module = getattr(func, "__module__", "") or ""
+        if name == "slogdet" and "linalg" in module:
+            from diffkit import numpy as dnp
+
+            t, a = self.trace, args[0]
+            det = t.apply(dnp.linalg.det, (a,), {})
+            return t.apply(dnp.sign, (det,), {}), t.apply(dnp.linalg.logabsdet,
+                                                          (a,), {})
+        target = _lookup(name, module)
         if isinstance(target, Primitive):
             return self.trace.apply(target, args, kwargs)
-        return target(*args, **kwargs)  # a diffkit.numpy function built of primitives
+        # A diffkit.numpy function built of primitives; if it hands the call
+        # straight back to NumPy, the symbolic method has no version of it.
+        if name in _ACTIVE:
+            raise NotApplicable(
+                f"numpy.{name} on symbolic values is not supported by the "
+                "symbolic method; use method='forward' or 'reverse'.")
+        _ACTIVE.add(name)
+        try:
+            return target(*args, **kwargs)
+        finally:
+            _ACTIVE.discard(name)
 
+
+_ACTIVE: set[str] = set()  # NumPy functions being redirected right now
 
 _METHODS = frozenset([
     "sum", "mean", "prod", "max", "min", "var", "std", "cumsum", "cumprod", "dot",
@@ -878,6 +898,11 @@ def _chain(e: Any, ds: list[Any], real: bool) -> Any:
             "symbolic method handles holomorphic functions of complex inputs. "
             "Use method='forward' or 'reverse' (they follow autograd's convention)."
         )
+    if isinstance(e, sp.Mod):
+        a, b = args
+        return ds[0] - sp.floor(a / b) * ds[1]
+    if isinstance(e, sp.Max | sp.Min):
+        return sp.Add(*[_choice(e, i) * d for i, d in enumerate(ds) if d is not zero])
     dummies, partials = _locals_rule(e.func, len(args), real)
     terms = []
     for i, d in enumerate(ds):
@@ -891,6 +916,19 @@ def _chain(e: Any, ds: list[Any], real: bool) -> Any:
             )
         terms.append(p.xreplace(dict(zip(dummies, args, strict=True))) * d)
     return sp.Add(*terms)
+
+
+def _choice(e: Any, i: int) -> Any:
+    """d Max(u_1, ..., u_k) / d u_i: 1 where u_i is the first largest, else 0.
+
+    (Likewise for Min.)  Ties go to the first argument, as a subgradient.
+    """
+    sp = _sympy()
+    u = e.args
+    wins = [(sp.Gt if j < i else sp.Ge)(u[i], u[j]) if isinstance(e, sp.Max)
+            else (sp.Lt if j < i else sp.Le)(u[i], u[j])
+            for j in range(len(u)) if j != i]
+    return sp.Piecewise((1, sp.And(*wins)), (0, True))
 
 
 def _children(e: Any) -> tuple:
@@ -1132,7 +1170,7 @@ def cse(exprs: list[Any], clock: _Clock | None = None) -> tuple[list, list]:
             continue
         args = [reduced_of[number[id(a)]] for a in e.args]
         form = _rebuild(e, args)
-        if uses[k] > 1:
+        if uses[k] > 1 and (isinstance(e, sp.Expr) or is_condition(e)):
             t = next(names)
             replacements.append((t, form))
             form = t
