@@ -340,11 +340,26 @@ class MissingSympyRuleError(NotApplicable, MissingRuleError):
     """A primitive has no SymPy rule, so the symbolic method cannot run it."""
 
 
+#: Primitives with no formula at all, and why.
+_NO_FORMULA = {
+    "sort": "sorting depends on the values",
+    "partition": "partitioning depends on the values",
+    "eigh_values": "eigenvalues are the roots of a polynomial, with no closed "
+                   "form beyond 4 x 4",
+    "eigh_vectors": "eigenvectors have no closed form in general",
+}
+
+
 def _rule(prim: Primitive) -> Callable[..., Any]:
     rule = prim.sympy
     if rule is None:
         if not prim.differentiable:
             raise _values_error(f"np.{prim.name}")
+        if prim.name in _NO_FORMULA:
+            raise NotApplicable(
+                f"symbolic differentiation needs a closed-form expression, but "
+                f"{prim.name} has none: {_NO_FORMULA[prim.name]} (at "
+                f"{user_line()}). Use method='forward' or 'reverse'.")
         raise MissingSympyRuleError(
             f"diffkit has no SymPy rule for {prim.name!r}, so the symbolic "
             "method cannot run it. Add one with diffkit.primitives.defsympy("
@@ -474,7 +489,11 @@ class SymbolicValue(NDArrayOperatorsMixin):
                 "not supported on symbolic values; call the diffkit.numpy "
                 "function instead."
             )
-        return self.trace.apply(_lookup(ufunc.__name__, ""), inputs, {})
+        target = _lookup(ufunc.__name__, "")
+        if not isinstance(target, Primitive):
+            raise NotApplicable(f"numpy.{ufunc.__name__} is not supported on "
+                                "symbolic values; use method='forward' or 'reverse'.")
+        return self.trace.apply(target, inputs, {})
 
     def __array_function__(self, func: Any, types: Any, args: tuple,
                            kwargs: dict) -> Any:
@@ -668,10 +687,11 @@ class SymbolicTrace(Trace):
         self.clock.check("tracing the function")
         rule = _rule(prim)
         values = [self._operand(a) for a in args]
+        options = {k: self._operand(v) for k, v in kwargs.items()}
         if prim.elementwise:
             values = [as_object(v) for v in values]
         self._record(prim, args, kwargs)
-        out = _result_array(rule(*values, **kwargs), prim.name)
+        out = _result_array(rule(*values, **options), prim.name)
         self.primitives += 1
         ref = -1 if self.records is None else len(self.records) - 1
         return Box(SymbolicValue(out, self, ref), self, out)
@@ -705,9 +725,11 @@ class SymbolicTrace(Trace):
         if self.records is None:
             return
         try:
+            # The primitive and its rule themselves (not their ids, which a
+            # redefined primitive could reuse) make the record.
             self.records.append((
-                prim.name, id(prim), tuple(self._key(a) for a in args),
-                tuple(sorted((k, _constant_key(v)) for k, v in kwargs.items())),
+                prim, prim.sympy, tuple(self._key(a) for a in args),
+                tuple(sorted((k, self._key(v)) for k, v in kwargs.items())),
             ))
         except _Uncacheable:
             self.records = None

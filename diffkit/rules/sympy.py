@@ -182,12 +182,30 @@ def _matrix(fun: Callable[[Any], Any]) -> Callable[..., Any]:
 
 
 def _solve(a: Any, b: Any) -> Any:
-    b = _o(b)
+    """``np.linalg.solve``: b is a vector only if it is 1-d (NumPy 2's rule)."""
+    a, b = _o(a), _o(b)
     vector = b.ndim == 1
-    columns = b.reshape(-1, 1) if vector else b
-    x = sp.Matrix(_o(a).tolist()).LUsolve(sp.Matrix(columns.tolist()))
-    out = _np.array(x.tolist(), dtype=object)
-    return out.reshape(-1) if vector else out
+    b = b[..., None] if vector else b
+    batch = _np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+    a = _np.broadcast_to(a, batch + a.shape[-2:])
+    b = _np.broadcast_to(b, batch + b.shape[-2:])
+    out = _np.empty(b.shape, dtype=object)
+    for index in _np.ndindex(*batch):
+        x = sp.Matrix(a[index].tolist()).LUsolve(sp.Matrix(b[index].tolist()))
+        out[index] = _np.array(x.tolist(), dtype=object)
+    return out[..., 0] if vector else out
+
+
+def _cholesky(a: Any, upper: bool = False) -> Any:
+    """``np.linalg.cholesky``, which reads only one triangle of ``a``."""
+    a = _o(a)
+    n = a.shape[-1]
+    i, j = _np.tril_indices(n) if not upper else _np.triu_indices(n)
+    symmetric = _np.empty(a.shape, dtype=object)
+    symmetric[..., i, j] = a[..., i, j]
+    symmetric[..., j, i] = a[..., i, j]
+    lower = _matrix(lambda m: m.cholesky(hermitian=False))(symmetric)
+    return _np.swapaxes(lower, -1, -2) if upper else lower
 
 
 def _untake(g: Any, index: Any, shape: tuple, dtype: Any = None) -> Any:
@@ -329,6 +347,6 @@ linalg_rule("inv", _matrix(lambda m: m.inv()))
 linalg_rule("det", _matrix(lambda m: m.det()))
 linalg_rule("logabsdet", _matrix(lambda m: sp.log(sp.Abs(m.det()))))
 linalg_rule("solve", _solve)
-linalg_rule("cholesky", _matrix(lambda m: m.cholesky(hermitian=False)))
+linalg_rule("cholesky", _cholesky)
 linalg_rule("pinv", _matrix(lambda m: m.pinv()))
 linalg_rule("norm2", _norm2)
