@@ -29,6 +29,7 @@ import argparse
 import datetime
 import importlib
 import math
+import os
 import platform
 import sys
 import time
@@ -38,10 +39,17 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-import numpy
+# One BLAS thread, set before NumPy loads.  A multithreaded BLAS that finds
+# its second core busy spins while it waits: on a shared machine a 1 ms
+# matrix product then takes anything up to 100 ms, and the MLP row measures
+# the neighbours.  (Set the variables yourself to time something else.)
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
 
-import diffkit as dk
-import diffkit.numpy as dnp
+import numpy  # noqa: E402
+
+import diffkit as dk  # noqa: E402
+import diffkit.numpy as dnp  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results" / "latest.md"
 
@@ -434,8 +442,9 @@ def environment() -> str:
         versions.append(f"autograd {importlib.metadata.version('autograd')}")
     except Exception:
         pass
+    blas = os.environ.get("OPENBLAS_NUM_THREADS", "?")
     return (f"{datetime.datetime.now():%Y-%m-%d %H:%M}, {platform.machine()}, "
-            + ", ".join(versions))
+            + ", ".join(versions) + f", OPENBLAS_NUM_THREADS={blas}")
 
 
 def target_lines(rows: list[Row], names: list[str]) -> list[str]:
