@@ -72,6 +72,20 @@ def test_notebook_is_stored_without_outputs(path: Path) -> None:
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_markdown_is_not_commented_out(path: Path) -> None:
+    # Converting from a percent-format script can leave every markdown line
+    # behind a "# ", which renders the whole page as headings.
+    nb = nbformat.read(path, as_version=4)
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type != "markdown":
+            continue
+        lines = [ln for ln in cell.source.splitlines() if ln.strip()]
+        commented = [ln for ln in lines if ln.startswith("# ") or ln == "#"]
+        assert len(commented) <= max(1, len(lines) // 2), (
+            f"{path.name} cell {i}: markdown lines start with '# '")
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
 def test_notebook_runs_cleanly(path: Path, kernel_specs: KernelSpecManager) -> None:
     nb = nbformat.read(path, as_version=4)
     start = time.perf_counter()
