@@ -83,9 +83,19 @@ def test_ints_are_floats(method):
         dk.grad(lambda x: np.sum(x**2), method=method)(onp.array([1, 2])), [2.0, 4.0])
 
 
-def test_complex_convention_matches_autograd_and_jax():
-    assert dk.grad(lambda z: np.abs(z) ** 2)(1 + 2j) == 2 - 4j
-    assert dk.grad(lambda z: np.real(z * np.conj(z)))(1 + 2j) == 2 - 4j
+@pytest.mark.parametrize("method", MODES)
+def test_complex_convention_matches_autograd_and_jax(method):
+    # For real u(x + iy) the gradient is du/dx - i du/dy: 2 conj(z) for |z|^2.
+    assert dk.grad(lambda z: np.abs(z) ** 2, method=method)(1 + 2j) == 2 - 4j
+    assert dk.grad(lambda z: np.real(z * np.conj(z)), method=method)(1 + 2j) \
+        == 2 - 4j
+    # holomorphic functions give f'(z)
+    z = onp.array([1 + 2j, 3j])
+    onp.testing.assert_allclose(dk.jacobian(lambda z: z**2, method=method)(z),
+                                onp.diag(2 * z))
+    # and the derivative with respect to a real input is real
+    assert dk.derivative(lambda x: np.exp(1j * x), 1.0, method=method) \
+        == pytest.approx(-math.sin(1.0))
 
 
 @pytest.mark.parametrize("method", MODES)

@@ -121,26 +121,33 @@ def jvp(fun: Any, x: Any, v: Any) -> tuple[Any, Any]:
 
 
 def value_and_jacobian(fun: Any, x: Any) -> tuple[Any, Any]:
-    """The Jacobian by forward mode: all n input directions pushed as one batch."""
+    """The Jacobian by forward mode: all n input directions pushed as one batch.
+
+    A complex input element needs two directions, 1 and i.  Its column is
+    ``Re(y_dot(1)) - i Re(y_dot(i))``: the same convention as reverse mode
+    (and autograd/JAX), so that the gradient of ``|z|**2`` is ``2 conj(z)``.
+    Likewise the derivative with respect to a real input is real.
+    """
     leaves, treedef = flatten(x)
     leaves = [as_float(leaf) for leaf in leaves]
     sizes = [int(_np.size(leaf)) for leaf in leaves]
-    n = sum(sizes)
+    complex_leaf = [bool(dnp.iscomplexobj(leaf)) for leaf in leaves]
+    widths = [size * (2 if c else 1) for size, c in zip(sizes, complex_leaf,
+                                                        strict=True)]
+    n = sum(widths)
     chunk = max(1, min(n, CHUNK_ELEMENTS // max(n, 1)))
     value = None
     columns = []
     for start in range(0, max(n, 1), chunk):
         stop = min(n, start + chunk)
-        # Rows start..stop of the n x n identity, without building all of it.
-        seeds = _np.zeros((stop - start, n))
-        seeds[_np.arange(stop - start), _np.arange(start, stop)] = 1.0
         trace = ForwardTrace(batch=stop - start)
         inputs, offset = [], 0
-        for leaf, size in zip(leaves, sizes, strict=True):
-            seed = seeds[:, offset:offset + size].reshape((stop - start,)
-                                                         + _np.shape(leaf))
-            inputs.append(trace.new_input(leaf, seed))
-            offset += size
+        for leaf, size, width, is_complex in zip(leaves, sizes, widths,
+                                                 complex_leaf, strict=True):
+            seed = _seed_block(start, stop, offset, size, width, is_complex)
+            inputs.append(trace.new_input(
+                leaf, seed.reshape((stop - start,) + _np.shape(leaf))))
+            offset += width
         out = fun(unflatten(treedef, inputs))
         if type(out) is Box and out._trace is trace:
             value, block = out._value, out._node
@@ -152,8 +159,30 @@ def value_and_jacobian(fun: Any, x: Any) -> tuple[Any, Any]:
     full = columns[0] if len(columns) == 1 else dnp.concatenate(columns, axis=0)
     full = dnp.moveaxis(full, 0, -1)  # out_shape + (n,)
     jac, offset = [], 0
-    for leaf, size in zip(leaves, sizes, strict=True):
-        piece = full[..., offset:offset + size]
+    for leaf, size, width, is_complex in zip(leaves, sizes, widths, complex_leaf,
+                                             strict=True):
+        piece = full[..., offset:offset + width]
+        if is_complex:
+            piece = (dnp.real(piece[..., :size])
+                     - 1j * dnp.real(piece[..., size:]))
+        elif dnp.iscomplexobj(piece):
+            piece = dnp.real(piece)
         jac.append(dnp.reshape(piece, out_shape + dnp.shape(leaf)))
-        offset += size
+        offset += width
     return value, unflatten(treedef, jac)
+
+
+def _seed_block(start: int, stop: int, offset: int, size: int, width: int,
+                is_complex: bool) -> Any:
+    """Rows ``start..stop`` of the identity, restricted to one input's columns.
+
+    Directions ``offset .. offset + width`` belong to this input: unit vectors
+    along its elements (then, for a complex input, along ``i`` times them).
+    """
+    seeds = _np.zeros((stop - start, size), dtype=complex if is_complex else float)
+    lo, hi = max(start, offset), min(stop, offset + width)
+    if lo < hi:
+        local = _np.arange(lo, hi) - offset
+        units = _np.where(local < size, 1.0, 1j) if is_complex else 1.0
+        seeds[_np.arange(lo, hi) - start, local % size] = units
+    return seeds
