@@ -49,6 +49,8 @@ Examples
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import linecache
 import os
 import sys
@@ -81,6 +83,8 @@ __all__ = [
     "dag_ops",
     "compile_exprs",
     "is_condition",
+    "dag_size",
+    "tick",
 ]
 
 
@@ -96,9 +100,10 @@ class Budget:
     seconds
         Wall time allowed for tracing, differentiating and compiling one
         function.
-    max_nodes
-        Distinct subexpressions allowed in the function's expression or in
-        its derivatives (the size of the expression DAG).
+    max_ops
+        Operations allowed in the function's expression or in its
+        derivatives, each distinct subexpression counted once (the size of
+        the expression DAG, what ``dag_ops`` reports).
     max_symbols
         Input elements allowed: each becomes one SymPy symbol.
     sympy_diff_ops
@@ -114,7 +119,7 @@ class Budget:
     """
 
     seconds: float = 10.0
-    max_nodes: int = 200_000
+    max_ops: int = 100_000
     max_symbols: int = 2_000
     sympy_diff_ops: int = 2_000
 
@@ -134,7 +139,7 @@ def _budget(budget: Budget | Mapping[str, Any] | None) -> Budget:
         except TypeError:
             raise TypeError(
                 f"Unknown budget field(s) in {dict(budget)!r}: use seconds, "
-                "max_nodes, max_symbols or sympy_diff_ops."
+                "max_ops, max_symbols or sympy_diff_ops."
             ) from None
     raise TypeError(
         f"budget must be a diffkit.backends.symbolic.Budget or a dict, got "
@@ -158,13 +163,26 @@ class _Clock:
                 "or raise the budget with budget=Budget(seconds=...)."
             )
 
-    def nodes(self, n: int, what: str) -> None:
-        if n > self.budget.max_nodes:
+    def ops(self, exprs: Iterable[Any], what: str) -> None:
+        n = dag_size(exprs)
+        if n > self.budget.max_ops:
             raise NotApplicable(
-                f"too large: {what} has more than {self.budget.max_nodes:,} "
-                "distinct subexpressions (expression swell); use an AD method, "
-                "or raise the budget with budget=Budget(max_nodes=...)."
+                f"too large: {what} has {n:,} operations even with every common "
+                f"subexpression computed once (budget: {self.budget.max_ops:,}; "
+                "expression swell); use an AD method, or raise the budget with "
+                "budget=Budget(max_ops=...)."
             )
+
+
+_CLOCK: contextvars.ContextVar[_Clock | None] = contextvars.ContextVar(
+    "diffkit_symbolic_clock", default=None)
+
+
+def tick(what: str) -> None:
+    """Let a long SymPy rule check the time budget of the trace running it."""
+    clock = _CLOCK.get()
+    if clock is not None:
+        clock.check(what)
 
 
 # --- SymPy numbers and object arrays -------------------------------------------------
@@ -826,8 +844,12 @@ def trace(fun: Callable[[Any], Any], specs: list[tuple[tuple[int, ...], bool]],
     symbols = [make_symbols(name, shape, real=not complex_mode)
                for name, (shape, _) in zip(names, specs, strict=True)]
     inputs = [t.new_input(s) for s in symbols]
-    with _np.errstate(all="ignore"), _as_written():
-        out = fun(unflatten(treedef, inputs))
+    token = _CLOCK.set(clock)
+    try:
+        with _np.errstate(all="ignore"), _as_written():
+            out = fun(unflatten(treedef, inputs))
+    finally:
+        _CLOCK.reset(token)
     if isinstance(out, Box):
         if out._trace is not t:
             raise t._foreign()
@@ -846,6 +868,7 @@ def trace(fun: Callable[[Any], Any], specs: list[tuple[tuple[int, ...], bool]],
             raise TypeError(f"the function returned {type(out).__name__}, not "
                             "a number or an array of numbers.")
         ref = ("const", _constant_key(_np.asarray(out)))
+    clock.ops(list(expr.flat), "the function's expression")
     key = None
     if t.records is not None:
         key = (tuple(names), tuple(specs), tuple(t.records), ref)
@@ -971,7 +994,6 @@ def differentiate(exprs: list[Any], x: Any, memo: dict[int, tuple[Any, Any]],
     """
     sp = _sympy()
     zero, one = sp.S.Zero, sp.S.One
-    visited = 0
     for root in exprs:
         stack = [root]
         while stack:
@@ -990,10 +1012,8 @@ def differentiate(exprs: list[Any], x: Any, memo: dict[int, tuple[Any, Any]],
                 continue
             stack.pop()
             memo[id(e)] = (e, _chain(e, [memo[id(c)][1] for c in children], real))
-            visited += 1
-            if clock is not None and visited % 256 == 0:
+            if clock is not None:
                 clock.check("differentiating")
-                clock.nodes(len(memo), "the derivative")
     return [memo[id(root)][1] for root in exprs]
 
 
@@ -1056,6 +1076,7 @@ def _derivative_array(traced: Traced, order: int) -> _np.ndarray:
         for j, column in enumerate(columns):
             nxt[..., j] = object_array(column, current.shape)
         current = nxt
+        traced.clock.ops(list(current.flat), "the derivative")
     resolved = _resolved_constants(traced.constants)
     if resolved:
         current = object_array(substitute(list(current.flat), resolved),
@@ -1121,15 +1142,22 @@ def count_ops(exprs: Iterable[Any]) -> int:
     return total
 
 
-def _dag_nodes(exprs: Iterable[Any]) -> int:
+def dag_size(exprs: Iterable[Any]) -> int:
+    """Operations in the expression DAG: each distinct node counted once.
+
+    Nodes are told apart by identity, so this is quick and close to (never
+    below) what common-subexpression elimination achieves.
+    """
     seen: dict[int, Any] = {}
+    total = 0
     stack = list(exprs)
     while stack:
         e = stack.pop()
         if id(e) not in seen:
             seen[id(e)] = e
+            total += _weight(e)
             stack.extend(e.args)
-    return len(seen)
+    return total
 
 
 def cse(exprs: list[Any], clock: _Clock | None = None) -> tuple[list, list]:
@@ -1176,7 +1204,7 @@ def cse(exprs: list[Any], clock: _Clock | None = None) -> tuple[list, list]:
                 nodes.append(e)
             number[id(e)] = table[key]
     if clock is not None:
-        clock.nodes(len(nodes), "the expression")
+        clock.check("eliminating common subexpressions")
     uses = [0] * len(nodes)
     for e in nodes:
         for a in e.args:
@@ -1223,6 +1251,8 @@ def compile_exprs(symbols: list[Any], exprs: list[Any],
                   clock: _Clock | None = None) -> Callable[..., list]:
     """A NumPy function of ``symbols`` returning the list of ``exprs``' values."""
     sp = _sympy()
+    if clock is not None:
+        clock.ops(exprs, "the derivative")
     replacements, reduced = cse(exprs, clock)
     if clock is not None:
         clock.check("compiling the derivative")
@@ -1297,7 +1327,9 @@ def _evaluate(fn: Callable[..., list], leaves: list[Any], shapes: list[tuple],
             args.extend(flat[i] for i in range(int(_np.prod(dnp.shape(leaf)))))
         else:
             args.extend(_np.asarray(leaf).ravel())
-    with _np.errstate(all="ignore") if not traced else _nullcontext():
+    # Plain values: NumPy's warnings (log of a negative...) would only repeat
+    # what the nan in the result says.  Traced values keep their own rules.
+    with _np.errstate(all="ignore") if not traced else contextlib.nullcontext():
         values = fn(*args)
     out, offset = [], 0
     for shape in shapes:
@@ -1314,14 +1346,6 @@ def _evaluate(fn: Callable[..., list], leaves: list[Any], shapes: list[tuple],
                                      else _np.float64)
         out.append(piece)
     return out
-
-
-class _nullcontext:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: Any) -> None:
-        return None
 
 
 # --- the backend interface ------------------------------------------------------------

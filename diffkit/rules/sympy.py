@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as _np
 
-from diffkit.backends.symbolic import as_object, is_condition
+from diffkit.backends.symbolic import as_object, is_condition, tick
 from diffkit.numpy import linalg
 from diffkit.numpy._primitives import PRIMITIVES
 from diffkit.primitives import defsympy
@@ -60,7 +60,14 @@ def linalg_rule(name: str, sympy_rule: Callable[..., Any]) -> None:
 def _map(fun: Callable[..., Any]) -> Callable[..., Any]:
     """Apply a SymPy function elementwise, broadcasting like a ufunc."""
     def rule(*args: Any) -> Any:
-        return _np.frompyfunc(fun, len(args), 1)(*args)
+        # SymPy's functions pull a minus sign out of their argument (cos(-u)
+        # becomes cos(u)) by negating it, which must distribute: under the
+        # trace's distribute(False), -(-z - x**3) stays a negated sum that
+        # still "has a minus sign", and cos/sin/tanh... recurse forever.
+        from sympy.core.parameters import distribute
+
+        with distribute(True):
+            return _np.frompyfunc(fun, len(args), 1)(*args)
 
     return rule
 
@@ -163,22 +170,73 @@ def _array_equal(a: Any, b: Any, equal_nan: bool = False) -> Any:
     return sp.And(*_np.ravel(_map(sp.Eq)(_o(a), _o(b))))
 
 
-def _matrix(fun: Callable[[Any], Any]) -> Callable[..., Any]:
-    """A rule acting on the last two axes as a SymPy Matrix (looping over the rest)."""
-    def rule(a: Any, *args: Any) -> Any:
+def _batched(fun: Callable[..., Any]) -> Callable[..., Any]:
+    """A rule for one matrix (last two axes), looped over any leading axes."""
+    def rule(a: Any, *args: Any, **kwargs: Any) -> Any:
         a = _o(a)
         batch = a.shape[:-2]
         out = None
         for index in _np.ndindex(*batch):
-            value = fun(sp.Matrix(a[index].tolist()), *args)
-            value = _np.array(value.tolist(), dtype=object) \
-                if isinstance(value, sp.MatrixBase) else value
+            value = _o(fun(a[index], *args, **kwargs))
             if out is None:
-                out = _np.empty(batch + _np.shape(value), dtype=object)
-            out[index] = value
+                out = _np.empty(batch + value.shape, dtype=object)
+            out[index + (Ellipsis,)] = value
         return out
 
     return rule
+
+
+class _Minors:
+    """Determinants of the square submatrices of ``m``, each computed once.
+
+    Expanding along the first row, a minor is a sum of entries times smaller
+    minors, and many minors share the same smaller ones.  Remembering them
+    gives the determinant (and every cofactor) as a DAG of about n 2^n
+    operations, instead of a tree of n! terms -- and no division, so no
+    pivot can be zero.
+    """
+
+    def __init__(self, m: Any) -> None:
+        self.m = m
+        self.memo: dict[tuple, Any] = {}
+
+    def det(self, rows: tuple[int, ...], cols: tuple[int, ...]) -> Any:
+        if not rows:
+            return sp.S.One
+        key = (rows, cols)
+        if key not in self.memo:
+            tick("expanding a determinant")
+            r, rest = rows[0], rows[1:]
+            self.memo[key] = sp.Add(*[
+                (-1) ** k * self.m[r, c] * self.det(rest, cols[:k] + cols[k + 1:])
+                for k, c in enumerate(cols) if self.m[r, c] != 0])
+        return self.memo[key]
+
+
+def _det(m: Any) -> Any:
+    n = m.shape[-1]
+    return _Minors(m).det(tuple(range(n)), tuple(range(n)))
+
+
+def _inv(m: Any) -> Any:
+    """The inverse as adjugate over determinant (Cramer's rule)."""
+    n = m.shape[-1]
+    minors = _Minors(m)
+    every = tuple(range(n))
+    reciprocal = 1 / minors.det(every, every)
+    out = _np.empty((n, n), dtype=object)
+    for i in range(n):
+        for j in range(n):
+            cofactor = minors.det(every[:i] + every[i + 1:], every[:j] + every[j + 1:])
+            out[j, i] = (-1) ** (i + j) * cofactor * reciprocal
+    return out
+
+
+def _pinv(m: Any, *args: Any, **kwargs: Any) -> Any:
+    """The pseudo-inverse of a full-rank matrix."""
+    if m.shape[0] >= m.shape[1]:
+        return _np.matmul(_inv(_np.matmul(m.T, m)), m.T)
+    return _np.matmul(m.T, _inv(_np.matmul(m, m.T)))
 
 
 def _solve(a: Any, b: Any) -> Any:
@@ -191,8 +249,7 @@ def _solve(a: Any, b: Any) -> Any:
     b = _np.broadcast_to(b, batch + b.shape[-2:])
     out = _np.empty(b.shape, dtype=object)
     for index in _np.ndindex(*batch):
-        x = sp.Matrix(a[index].tolist()).LUsolve(sp.Matrix(b[index].tolist()))
-        out[index] = _np.array(x.tolist(), dtype=object)
+        out[index] = _np.matmul(_inv(a[index]), b[index])
     return out[..., 0] if vector else out
 
 
@@ -204,7 +261,9 @@ def _cholesky(a: Any, upper: bool = False) -> Any:
     symmetric = _np.empty(a.shape, dtype=object)
     symmetric[..., i, j] = a[..., i, j]
     symmetric[..., j, i] = a[..., i, j]
-    lower = _matrix(lambda m: m.cholesky(hermitian=False))(symmetric)
+    lower = _batched(lambda m: _np.array(
+        sp.Matrix(m.tolist()).cholesky(hermitian=False).tolist(), dtype=object))(
+        symmetric)
     return _np.swapaxes(lower, -1, -2) if upper else lower
 
 
@@ -343,10 +402,10 @@ rule("einsum", lambda subscripts, *ops, **kwargs: _np.einsum(
     subscripts, *[_o(a) for a in ops]))
 
 # --- linear algebra on SymPy matrices -------------------------------------------------
-linalg_rule("inv", _matrix(lambda m: m.inv()))
-linalg_rule("det", _matrix(lambda m: m.det()))
-linalg_rule("logabsdet", _matrix(lambda m: sp.log(sp.Abs(m.det()))))
+linalg_rule("inv", _batched(_inv))
+linalg_rule("det", _batched(_det))
+linalg_rule("logabsdet", _batched(lambda m: sp.log(sp.Abs(_det(m)))))
 linalg_rule("solve", _solve)
 linalg_rule("cholesky", _cholesky)
-linalg_rule("pinv", _matrix(lambda m: m.pinv()))
+linalg_rule("pinv", _batched(_pinv))
 linalg_rule("norm2", _norm2)
