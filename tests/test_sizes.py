@@ -5,6 +5,7 @@ the expression tree, SymPy's own ``cse``, the length of ``dk.trace``'s
 Wengert list, and hand counts for the logistic map.
 """
 
+import inspect
 import time
 
 import matplotlib
@@ -213,7 +214,17 @@ def test_a_function_symbolic_cannot_handle_is_a_row_with_a_reason():
 
 
 def test_a_family_of_functions_of_n_arguments():
-    from diffkit.cli import product  # x1 * x2 * ... * xn, with n parameters
+    def product(n):  # x1 * x2 * ... * xn, a function of n parameters
+        def prod(*xs):
+            out = xs[0]
+            for v in xs[1:]:
+                out = out * v
+            return out
+
+        prod.__signature__ = inspect.Signature(
+            [inspect.Parameter(f"x{i}", inspect.Parameter.POSITIONAL_OR_KEYWORD)
+             for i in range(1, n + 1)])
+        return prod
 
     report = dk.swell(product, n=[2, 3, 4], at=0.5)  # 0.5 for every argument
     # The gradient has n entries, each a product of n - 1 symbols.
