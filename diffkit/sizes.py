@@ -200,12 +200,12 @@ def _run(f: Callable[..., Any], at: Any, shape: Any, budget: Any) -> _Run:
     return _Run(traced, inputs, leaf_shapes, scalar, fun)
 
 
-def _point(run: _Run) -> Any:
+def _point(inputs: _Inputs) -> tuple:
     """Where AD counts are taken: ``at``, or 0.5 in every element."""
-    if run.inputs.values is not None:
-        return tuple(run.inputs.values)
+    if inputs.values is not None:
+        return tuple(inputs.values)
     return tuple(tree_map(lambda leaf: _np.full(leaf.shape, 0.5), tree)
-                 for tree in run.inputs.leaves)
+                 for tree in inputs.leaves)
 
 
 # --- presenting expressions -----------------------------------------------------------
@@ -321,7 +321,8 @@ class Symbolic:
             trace_ops: int | None = None
             grad_ops: int | None = None
             try:
-                trace_ops, grad_ops = ad_counts(self._run.fun, _point(self._run))
+                trace_ops, grad_ops = ad_counts(self._run.fun,
+                                                _point(self._run.inputs))
             except DiffkitError:
                 pass
             self._size = Size(self.tree_ops, dag, trace_ops, grad_ops)
@@ -580,11 +581,10 @@ def _row(f: Callable[..., Any], n: int | None, at: Any, budget: Any) -> dict:
                 row["eval_s"] = _best_time(lambda: compiled(*values))
     except NotApplicable as err:
         row["note"] = "symbolic: " + " ".join(str(err).split())
-    try:
-        if run is None:  # symbolic failed; AD can still be counted
-            inputs = _inputs(f, at, None)
-            run = _Run(None, inputs, [], False, lambda a: f(*a))  # type: ignore
-        row["trace_ops"], row["grad_ops"] = ad_counts(run.fun, _point(run))
+    try:  # even where the symbolic method failed, AD can be counted
+        inputs = run.inputs if run is not None else _inputs(f, at, None)
+        row["trace_ops"], row["grad_ops"] = ad_counts(lambda a: f(*a),
+                                                      _point(inputs))
     except (DiffkitError, TypeError, ValueError) as err:
         row["note"] = (row["note"] + "; " if row["note"] else "") + \
             f"AD count failed: {err}"

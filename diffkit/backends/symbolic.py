@@ -30,9 +30,15 @@ condition, and asking Python for its truth raises :class:`~diffkit.errors.
 NotApplicable` naming the line of the program that branched.  Conditions
 inside ``np.where`` are fine: they become ``Piecewise`` expressions.
 
+``dk.stop_gradient`` works as everywhere else: the stopped value enters the
+formula as a fresh constant symbol, which is replaced by what it stands for
+only after differentiating.  Complex inputs get complex symbols; the
+derivative is then the complex derivative ``f'(z)``, so the function must be
+holomorphic (``abs``, ``real``, ``conj``... are refused with a message).
+
 Expressions can swell.  A :class:`Budget` bounds the time and the number of
-distinct subexpressions, so that a derivative too large to handle raises
-``NotApplicable("too large: ...")`` instead of running for hours.
+operations in the expression DAG, so that a derivative too large to handle
+raises ``NotApplicable("too large: ...")`` instead of running for hours.
 
 Compiled derivatives are cached, keyed by the evaluation trace of the
 function (which primitives ran on which inputs, with which constants): the
