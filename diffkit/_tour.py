@@ -17,42 +17,16 @@ from typing import Any
 
 import diffkit as dk
 import diffkit.numpy as np
+from diffkit.examples import (
+    baydin,
+    chain_by_hand,
+    chain_example,
+    logistic,
+    logistic_regression,
+    taylor_sine,
+)
 
 WIDTH = 78
-
-
-# --- the seed functions -------------------------------------------------------------
-
-def taylor_sine(x: Any) -> Any:
-    """The seed's Taylor series of sine: a loop whose length depends on x."""
-    ans = currterm = x
-    i = 0
-    while np.abs(currterm) > 0.001:
-        currterm = -currterm * x**2 / ((2 * i + 3) * (2 * i + 2))
-        ans = ans + currterm
-        i += 1
-    return ans
-
-
-def chain_example(n: int = 2, m: int = 3) -> Callable[[Any], Any]:
-    """The seed's chain-rule example f(x) = sin^n((2x^2 + x + 1)^m)."""
-    def f(x: Any) -> Any:
-        return np.sin((2 * x**2 + x + 1) ** m) ** n
-
-    f.__name__ = f"sin^{n}((2x^2+x+1)^{m})"
-    return f
-
-
-def chain_by_hand(x: float, n: int = 2, m: int = 3) -> float:
-    """The seed's hand-derived formula, outermost function first."""
-    u = 2 * x**2 + x + 1
-    return (m * n * (4 * x + 1) * u ** (m - 1) * math.sin(u**m) ** (n - 1)
-            * math.cos(u**m))
-
-
-def baydin(x1: Any, x2: Any) -> Any:
-    """Baydin et al. (2018), Tables 2 and 3: f(x1, x2) = ln x1 + x1 x2 - sin x2."""
-    return np.log(x1) + x1 * x2 - np.sin(x2)
 
 
 # --- printing -----------------------------------------------------------------------
@@ -187,18 +161,7 @@ def _taylor_sine(t: _Tour) -> None:
 
 def _logistic_regression(t: _Tour) -> None:
     t.heading("Training logistic regression with dk.grad")
-    inputs = np.array([[0.52, 1.12, 0.77], [0.88, -1.08, 0.15],
-                       [0.52, 0.06, -1.30], [0.74, -2.49, 1.39]])
-    targets = np.array([True, True, False, True])
-
-    def sigmoid(x: Any) -> Any:
-        return 0.5 * (np.tanh(x / 2.0) + 1)
-
-    def training_loss(weights: Any) -> Any:
-        preds = sigmoid(np.dot(inputs, weights))
-        label_probabilities = preds * targets + (1 - preds) * (1 - targets)
-        return -np.sum(np.log(label_probabilities))
-
+    _, _, training_loss = logistic_regression()
     training_gradient_fun = dk.grad(training_loss)
     weights = np.array([0.0, 0.0, 0.0])
     losses = [float(training_loss(weights))]
@@ -242,8 +205,6 @@ def _non_scalar(t: _Tour) -> None:
 
 
 def _swell(t: _Tour) -> None:
-    from diffkit.cli import logistic
-
     t.heading("Expression swell: the logistic map")
     t.say("l_(n+1) = 4 l_n (1 - l_n), with l_1 = x. Differentiated symbolically, "
           "the expression tree of d l_n / dx grows about threefold with every "

@@ -24,6 +24,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from diffkit.examples import FAMILIES
+
 __all__ = ["main", "FAMILIES"]
 
 
@@ -106,58 +108,7 @@ def _range(text: str) -> list[int]:
     return values
 
 
-# --- the families of functions for ``swell`` ------------------------------------------
-
-def logistic(n: int) -> Callable[[Any], Any]:
-    """The logistic map iterated: l_1 = x, l_(k+1) = 4 l_k (1 - l_k); returns l_n."""
-    def logistic_map(x: Any) -> Any:
-        for _ in range(n - 1):
-            x = 4 * x * (1 - x)
-        return x
-
-    logistic_map.__name__ = f"logistic_{n}"
-    return logistic_map
-
-
-def nested_sin(n: int) -> Callable[[Any], Any]:
-    """sin(sin(...sin(x))), n times."""
-    import diffkit.numpy as np
-
-    def nested(x: Any) -> Any:
-        for _ in range(n):
-            x = np.sin(x)
-        return x
-
-    nested.__name__ = f"nested_sin_{n}"
-    return nested
-
-
-def product(n: int) -> Callable[..., Any]:
-    """x_1 * x_2 * ... * x_n: a function of n inputs (each output depends on all)."""
-    import inspect
-
-    def prod(*xs: Any) -> Any:
-        out = xs[0]
-        for x in xs[1:]:
-            out = out * x
-        return out
-
-    # Give it a real signature of n parameters: symbolic differentiation and
-    # traces need to know how many inputs there are.
-    prod.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
-        [inspect.Parameter(f"x{i}", inspect.Parameter.POSITIONAL_OR_KEYWORD)
-         for i in range(1, n + 1)])
-    prod.__name__ = f"product_{n}"
-    return prod
-
-
-#: Name -> family (``family(n)`` returns the n-th function).
-FAMILIES: dict[str, Callable[[int], Callable[..., Any]]] = {
-    "logistic": logistic,
-    "nested-sin": nested_sin,
-    "product": product,
-}
-
+# --- the families of functions for ``swell`` (diffkit.examples) ----------------------
 
 def _family(name: str) -> Callable[[int], Callable[..., Any]]:
     key = name.strip().lower().replace("_", "-")

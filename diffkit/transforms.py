@@ -98,9 +98,23 @@ def _scalar_output(value: Any, who: str) -> None:
 
 
 def _as_result(x: Any) -> Any:
-    """0-d arrays come back as NumPy scalars (np.float64), like autograd."""
-    return tree_map(lambda v: v[()] if isinstance(v, _np.ndarray) and v.ndim == 0
-                    else v, x)
+    """Scalar results come back as Python floats (or complex), arrays as arrays.
+
+    A plain ``float`` prints as ``4.0`` rather than ``np.float64(4.0)``, which
+    matters in a lesson; traced values (inside another derivative) pass as
+    they are.
+    """
+    return tree_map(_scalar_as_python, x)
+
+
+def _scalar_as_python(v: Any) -> Any:
+    if isinstance(v, _np.ndarray) and v.ndim == 0:
+        v = v[()]
+    if isinstance(v, _np.floating):
+        return float(v)
+    if isinstance(v, _np.complexfloating):
+        return complex(v)
+    return v
 
 
 def _value_and_grad(f: Callable[..., Any], args: tuple, kwargs: dict,
