@@ -26,9 +26,10 @@ Then three steps:
 Only a closed-form function can be differentiated this way.  A program that
 *branches on a value* (``if x > 0``, ``while abs(term) > tol``) has a
 different formula on each side of the branch; the comparison yields a SymPy
-condition, and asking Python for its truth raises :class:`~diffkit.errors.
-NotApplicable` naming the line of the program that branched.  Conditions
-inside ``np.where`` are fine: they become ``Piecewise`` expressions.
+condition, and asking Python for its truth raises
+:class:`~diffkit.errors.NotApplicable` naming the line of the program that
+branched.  Conditions inside ``np.where`` are fine: they become
+``Piecewise`` expressions.
 
 ``dk.stop_gradient`` works as everywhere else: the stopped value enters the
 formula as a fresh constant symbol, which is replaced by what it stands for
