@@ -30,6 +30,7 @@ from diffkit.rules._index import (
     take_index,
     tile_shapes,
 )
+from diffkit.rules._power import power_slope
 from diffkit.tracer import unbox
 
 # --- elementwise, one argument -----------------------------------------------------
@@ -89,8 +90,7 @@ defvjp(np.true_divide, lambda g, ans, x, y: g / y,
 
 
 def _power_base(g: Any, ans: Any, x: Any, y: Any) -> Any:
-    # y * x**(y-1), written so that y = 0 gives 0 rather than 0 * inf at x = 0.
-    return g * y * x ** np.where(y == 0, 1.0, y - 1)
+    return g * power_slope(x, y)
 
 
 def _power_exponent(g: Any, ans: Any, x: Any, y: Any) -> Any:
