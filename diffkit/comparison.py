@@ -198,7 +198,8 @@ class Comparison:
         Parameters
         ----------
         ax
-            ``None`` (a new figure with two panels) or a pair of Axes.
+            ``None`` (a new figure with two panels, which pyplot does not
+            manage) or a pair of Axes.
 
         Returns
         -------
@@ -207,11 +208,11 @@ class Comparison:
             bottom of the axis and labelled "0"; methods that did not apply
             are left out.
         """
-        import matplotlib.pyplot as plt
-
         if ax is None:
-            fig, (ax_err, ax_cost) = plt.subplots(1, 2, figsize=(10, 3.8),
-                                                  layout="constrained")
+            from diffkit._figures import new_figure
+
+            fig = new_figure((10, 3.8), layout="constrained")
+            ax_err, ax_cost = fig.subplots(1, 2)
         else:
             ax_err, ax_cost = ax
             fig = ax_err.figure

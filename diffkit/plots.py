@@ -1,8 +1,10 @@
 """Figures for the lessons: limits, finite-difference errors, costs, graphs.
 
-Every function draws into ``ax`` (a new figure when ``ax`` is None) and
-returns the matplotlib ``Figure``; none calls ``plt.show()``, so they work
-the same in scripts, tests and notebooks.
+Every function draws into ``ax`` and returns ``ax.figure``, or, when ``ax``
+is None, into a new figure that pyplot does not manage: nothing is left open
+behind your back, and a figure that ends a Jupyter cell is shown once, as the
+cell's value.  None calls ``plt.show()``, so they work the same in scripts,
+tests and notebooks; ``fig.savefig(...)`` writes a file.
 
 =============  ==============================================================
 ``secant``     secant lines converging to the tangent: the limit definition
@@ -41,10 +43,10 @@ def _new_axes(ax: Axes | None, figsize: tuple[float, float] = (6.4, 4.4)
               ) -> tuple[Figure, Axes]:
     if ax is not None:
         return ax.figure, ax  # type: ignore[return-value]
-    import matplotlib.pyplot as plt
+    from diffkit._figures import new_figure
 
-    fig, ax = plt.subplots(figsize=figsize)
-    return fig, ax
+    fig = new_figure(figsize)
+    return fig, fig.add_subplot()
 
 
 def _real_scalar(x: Any, name: str) -> float:
@@ -93,7 +95,8 @@ def secant(f: Any, x0: float, hs: Sequence[float] = (2.0, 1.0, 0.5, 0.25),
     animate
         If True, return a :class:`matplotlib.animation.FuncAnimation` whose
         frames shrink ``h`` geometrically from ``max(hs)`` to ``min(hs)/20``;
-        show it in a notebook with ``HTML(anim.to_jshtml())``.
+        show it in a notebook with ``HTML(anim.to_jshtml())``, write it with
+        ``anim.save("secant.gif", writer="pillow")``.
     ax, xlim
         Axes to draw into; the x-range (default: ``x0 ± 1.25 max|h|``).
     frames, interval
@@ -468,10 +471,10 @@ def cost(family: Callable[[int, int], Any] | None = None,
         raise ValueError("sizes must be positive integers.")
     shape = (len(measure), len(vary))
     if ax is None:
-        import matplotlib.pyplot as plt
+        from diffkit._figures import new_figure
 
-        fig, axes = plt.subplots(*shape, figsize=(5.2 * shape[1], 3.9 * shape[0]),
-                                 squeeze=False)
+        fig = new_figure((5.2 * shape[1], 3.9 * shape[0]))
+        axes = fig.subplots(*shape, squeeze=False)
     else:
         axes = _np.asarray(ax, dtype=object).reshape(-1)
         if axes.size != shape[0] * shape[1]:

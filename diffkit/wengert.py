@@ -664,6 +664,9 @@ class Trace:
         Returns
         -------
         matplotlib.figure.Figure
+            ``ax.figure``; without ``ax``, a new figure sized to the graph,
+            which pyplot does not manage (shown once as a Jupyter cell's
+            value; ``fig.savefig`` writes it to a file).
 
         Examples
         --------
@@ -1405,8 +1408,6 @@ def _graph_arg(ref: int) -> str:
 def _draw_trace(t: Trace, ax: Axes | None, values: bool,
                 adjoints: dict[int, Any] | None,
                 tangents: dict[int, Any] | None) -> Figure:
-    import matplotlib.pyplot as plt
-
     outputs = {r for r in t.outputs if not isinstance(r, _Const)}
     out_names = {r: _sub(n) for n, r in zip(t.output_names, t.outputs, strict=True)
                  if not isinstance(r, _Const)}
@@ -1455,8 +1456,11 @@ def _draw_trace(t: Trace, ax: Axes | None, values: bool,
     tallest = max(len(nodes) for nodes in layers.values())
     total_h = tallest * row
     if ax is None:
-        fig, ax = plt.subplots(figsize=(min(30.0, max(4.0, total_w + 0.4)),
-                                        min(20.0, max(2.0, total_h + 0.6))))
+        from diffkit._figures import new_figure
+
+        fig = new_figure((min(30.0, max(4.0, total_w + 0.4)),
+                          min(20.0, max(2.0, total_h + 0.6))))
+        ax = fig.add_subplot()
     else:
         fig = ax.figure  # type: ignore[assignment]
     # Values the output does not depend on (a loop condition's abs(), say) were

@@ -1,51 +1,22 @@
 """Every lesson notebook runs top to bottom in a fresh kernel.
 
-The kernel is started from a kernel spec written here, pointing at the very
-interpreter running the tests (the project's ``.venv``), so a stray
-user-level ``python3`` kernel spec can never run the lessons against another
-environment.  Notebooks are stored without outputs; that is checked too.
+The kernel runs the very interpreter running the tests (the ``run_notebook``
+fixture, tests/conftest.py).  Notebooks are stored without outputs; that is
+checked too.
 """
 
 from __future__ import annotations
 
-import json
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import nbformat
 import pytest
-from jupyter_client.kernelspec import KernelSpecManager
-from jupyter_client.manager import AsyncKernelManager
-from nbclient import NotebookClient
 
 NOTEBOOKS = sorted((Path(__file__).parent.parent / "notebooks").glob("*.ipynb"))
-KERNEL = "diffkit-lessons"
 BUDGET_SECONDS = 60  # each lesson must stay well under a minute
-
-
-@pytest.fixture(scope="session")
-def kernel_specs(tmp_path_factory: pytest.TempPathFactory) -> KernelSpecManager:
-    kernels = tmp_path_factory.mktemp("kernels")
-    spec = kernels / KERNEL
-    spec.mkdir()
-    (spec / "kernel.json").write_text(json.dumps({
-        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f",
-                 "{connection_file}"],
-        "display_name": "diffkit lessons",
-        "language": "python",
-        # Figures render with the inline backend; keep the kernel's own
-        # matplotlib from looking for a display.
-        "env": {"MPLBACKEND": "module://matplotlib_inline.backend_inline"},
-    }))
-    return KernelSpecManager(kernel_dirs=[str(kernels)])
-
-
-def _run(nb: nbformat.NotebookNode, path: Path, specs: KernelSpecManager) -> None:
-    km = AsyncKernelManager(kernel_name=KERNEL, kernel_spec_manager=specs)
-    client = NotebookClient(nb, km=km, timeout=BUDGET_SECONDS,
-                            resources={"metadata": {"path": str(path.parent)}})
-    client.execute(cleanup_kc=True)  # we own the kernel: shut it down, close sockets
 
 
 def _outputs(nb: nbformat.NotebookNode, kind: str) -> list[str]:
@@ -55,10 +26,10 @@ def _outputs(nb: nbformat.NotebookNode, kind: str) -> list[str]:
             if out.output_type == "stream" and out.name == kind]
 
 
-def test_kernel_is_this_interpreter(kernel_specs: KernelSpecManager) -> None:
+def test_kernel_is_this_interpreter(run_notebook: Callable) -> None:
     nb = nbformat.v4.new_notebook(cells=[
         nbformat.v4.new_code_cell("import sys; print(sys.executable)")])
-    _run(nb, Path(__file__), kernel_specs)
+    run_notebook(nb, Path(__file__))
     assert _outputs(nb, "stdout") == [sys.executable + "\n"]
 
 
@@ -86,10 +57,10 @@ def test_markdown_is_not_commented_out(path: Path) -> None:
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
-def test_notebook_runs_cleanly(path: Path, kernel_specs: KernelSpecManager) -> None:
+def test_notebook_runs_cleanly(path: Path, run_notebook: Callable) -> None:
     nb = nbformat.read(path, as_version=4)
     start = time.perf_counter()
-    _run(nb, path, kernel_specs)
+    run_notebook(nb, path)
     elapsed = time.perf_counter() - start
     # A lesson that prints to stderr is showing the student a warning.
     assert _outputs(nb, "stderr") == []

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import base64
+import io
 import math
+from collections.abc import Callable
+from pathlib import Path
 
 import matplotlib.pyplot as plt
+import nbformat
 import numpy
 import pytest
 from matplotlib.animation import FuncAnimation
 from matplotlib.figure import Figure
+from PIL import Image
 
 import diffkit as dk
 import diffkit.numpy as np
@@ -65,11 +71,11 @@ def test_secant_accepts_strings_scalar_code_and_an_axes():
 
 
 def test_secant_animation():
-    anim = dk.plots.secant(np.sin, 1.0, hs=(1.0, 0.1), animate=True, frames=4)
+    ax = Figure().add_subplot()
+    anim = dk.plots.secant(np.sin, 1.0, hs=(1.0, 0.1), animate=True, frames=4, ax=ax)
     assert isinstance(anim, FuncAnimation)
     html = anim.to_jshtml()
     assert "<img" in html or "Animation" in html
-    ax = plt.gcf().axes[0]
     caption = [t.get_text() for t in ax.texts][0]
     # the last frame shows h = 0.1 / 20 and a slope close to cos(1)
     h = 0.1 / 20
@@ -188,11 +194,117 @@ def test_graph_shortcut():
     assert ax.get_title() == "Computational graph: 2 inputs, 5 primitives"
 
 
-def test_swell_delegates_or_says_it_is_missing():
-    try:
-        import diffkit.sizes  # noqa: F401
-    except ImportError:
-        with pytest.raises(NotImplementedError, match="diffkit.sizes"):
-            dk.plots.swell(lambda x: x)
-    else:
-        pytest.skip("diffkit.sizes exists: its own tests cover Swell.plot")
+def test_swell_draws_the_table_of_dk_swell():
+    def product(n):  # x**n as n - 1 multiplications: a trace of n - 1 primitives
+        def f(x):
+            y = x
+            for _ in range(n - 1):
+                y = y * x
+            return y
+        return f
+
+    fig = dk.plots.swell(product, n=range(2, 5), at=0.5)
+    curves = {line.get_label(): line.get_data() for line in fig.axes[0].get_lines()}
+    ns, ops = curves["AD evaluation trace"]
+    assert list(ns) == [2, 3, 4] and list(ops) == [1, 2, 3]
+    assert fig.axes[0].get_yscale() == "log"
+
+
+# --- figures belong to the caller, not to pyplot -----------------------------------
+
+
+def _trace() -> dk.wengert.Trace:
+    return dk.trace(lambda x1, x2: np.log(x1) + x1 * x2 - np.sin(x2), 2.0, 5.0)
+
+
+FIGURES: dict[str, Callable[[], Figure]] = {
+    "secant": lambda: dk.plots.secant(np.sin, 1.0),
+    "fd_error": lambda: dk.plots.fd_error(np.exp, 1.0, schemes="central"),
+    "cost": lambda: dk.plots.cost(sizes=(1, 2), measure="ops"),
+    "graph": lambda: dk.plots.graph(lambda x: np.sin(x) * x, 1.0),
+    "Trace.graph": lambda: _trace().graph(),
+    "Swell.plot": lambda: dk.swell(lambda x: 4 * x * (1 - x)).plot(),
+    "Comparison.plot": lambda: dk.compare(np.sin, 1.0,
+                                          methods=["central", "reverse"]).plot(),
+}
+
+
+@pytest.mark.parametrize("make", FIGURES.values(), ids=FIGURES.keys())
+def test_figures_are_not_left_open_in_pyplot(make):
+    assert plt.get_fignums() == []
+    fig = make()
+    assert isinstance(fig, Figure) and fig.axes
+    # pyplot never saw it: nothing to close, and Jupyter's inline backend
+    # (which shows every open pyplot figure at the end of a cell) does not
+    # show it a second time
+    assert plt.get_fignums() == []
+    png = fig._repr_png_()  # what Jupyter shows before pyplot is first used
+    with Image.open(io.BytesIO(png)) as image:
+        width, height = image.size
+    # a tight bounding box: about the figure's own size in pixels
+    w_px, h_px = fig.get_size_inches() * fig.dpi
+    assert 0.5 * w_px < width < 1.5 * w_px and 0.5 * h_px < height < 1.5 * h_px
+
+
+def test_many_figures_do_not_pile_up():
+    # pyplot warns (an error here) once more than 20 of its figures are open
+    figures = [dk.plots.secant(lambda x: x ** 2, 1.0, hs=(0.5,)) for _ in range(25)]
+    assert len({id(f) for f in figures}) == 25 and plt.get_fignums() == []
+
+
+def test_a_drawn_figure_is_saved_as_png(tmp_path: Path):
+    fig = dk.plots.secant(lambda x: x ** 2, 2.0, hs=(1.0,))
+    fig.savefig(tmp_path / "secant.png", dpi=50)
+    with Image.open(tmp_path / "secant.png") as image:
+        assert image.format == "PNG"
+        assert image.size == tuple(round(v * 50) for v in fig.get_size_inches())
+
+
+def test_animation_without_pyplot_plays_and_saves(tmp_path: Path):
+    frames = 5
+    anim = dk.plots.secant(np.sin, 1.0, hs=(1.0, 0.1), animate=True, frames=frames)
+    assert plt.get_fignums() == []
+    html = anim.to_jshtml()
+    # one embedded PNG per frame in the player
+    assert html.count("data:image/png;base64") == frames
+    anim.save(tmp_path / "secant.gif", writer="pillow")
+    with Image.open(tmp_path / "secant.gif") as gif:
+        assert gif.n_frames == frames
+    assert plt.get_fignums() == []
+
+
+# --- in a real Jupyter kernel ------------------------------------------------------
+
+
+def _images(cell: nbformat.NotebookNode) -> list[bytes]:
+    return [base64.b64decode(out["data"]["image/png"]) for out in cell.outputs
+            if out.output_type in ("display_data", "execute_result")
+            and "image/png" in out.get("data", {})]
+
+
+def test_a_returned_figure_is_shown_once_in_jupyter(run_notebook):
+    cells = [
+        "import diffkit as dk\nf = lambda x: x ** 2",
+        # before pyplot is used: the figure's own PNG
+        "dk.plots.secant(f, 2.0)",
+        # once pyplot has drawn (and so switched on IPython's inline
+        # backend): IPython's formatter for figures, still one picture
+        "import matplotlib.pyplot as plt\nplt.plot([0, 1])\nplt.show()",
+        "dk.plots.secant(f, 2.0)",
+        "dk.trace(lambda x: x * x, 3.0).graph()",
+        "from IPython.display import HTML\n"
+        "HTML(dk.plots.secant(f, 2.0, animate=True, frames=3).to_jshtml())",
+        "print(plt.get_fignums())",
+    ]
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+    run_notebook(nb, Path(__file__))
+    first, after_pyplot, graph = nb.cells[1], nb.cells[3], nb.cells[4]
+    for cell in (first, after_pyplot, graph):
+        assert len(_images(cell)) == 1, cell.outputs
+        assert [out.output_type for out in cell.outputs] == ["execute_result"]
+    with Image.open(io.BytesIO(_images(first)[0])) as image:
+        assert image.format == "PNG"
+    animation = nb.cells[5].outputs
+    assert len(animation) == 1 and "text/html" in animation[0]["data"]
+    assert _images(nb.cells[5]) == []
+    assert nb.cells[6].outputs[0]["text"] == "[]\n"  # no figure left in pyplot
