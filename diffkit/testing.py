@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as _np
 
+from diffkit.backends import finite as _finite
 from diffkit.backends import forward as _forward
 from diffkit.backends import reverse as _reverse
 from diffkit.tracer import unbox
@@ -86,15 +87,10 @@ def _vdot(a: Any, b: Any) -> Any:
                for x, y in zip(la, lb, strict=True))
 
 
-def _axpy(alpha: float, v: Any, x: Any) -> Any:
-    return tree_map(lambda vi, xi: xi + alpha * vi, v, x)
-
-
 def _check(f: Callable[..., Any], args: tuple, mode: str, order: int, level: int,
            rng: _np.random.Generator, eps: float, rtol: float, atol: float) -> None:
     v = _random_like(args, rng)
-    numeric = (_np.asarray(f(*_axpy(eps, v, args)))
-               - _np.asarray(f(*_axpy(-eps, v, args)))) / (2 * eps)
+    numeric = _finite.directional(lambda xs: f(*xs), args, v, eps)
     if mode == "forward":
         _, analytic = _forward.jvp(lambda xs: f(*xs), args, v)
         analytic = _np.asarray(analytic)

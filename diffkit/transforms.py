@@ -455,5 +455,7 @@ def stop_gradient(x: Any) -> Any:
     >>> float(dk.grad(lambda x: x * dk.stop_gradient(x))(3.0))
     3.0
     """
-    return tree_map(unbox, x)
+    from diffkit.backends.finite import stopped  # holds it fixed near x
+
+    return stopped(tree_map(unbox, x))
 

@@ -63,6 +63,7 @@ Examples
 
 from __future__ import annotations
 
+import contextvars
 import functools
 import math
 import numbers
@@ -77,12 +78,12 @@ from diffkit.errors import NotApplicable, TracedValueError
 from diffkit.primitives import Primitive
 from diffkit.stencils import accuracy_order, weights
 from diffkit.tracer import Box, Trace, unbox
-from diffkit.trees import flatten, unflatten
+from diffkit.trees import flatten, tree_map, unflatten
 from diffkit.values import as_float
 
 __all__ = [
     "SCHEMES", "FiniteDifference", "estimate", "value_and_jacobian", "hessian",
-    "default_step",
+    "default_step", "directional",
 ]
 
 #: The schemes ``method="finite"`` understands, in the order lessons teach them.
@@ -231,6 +232,100 @@ class _Direction:
         self.leaf, self.index, self.unit, self.step = leaf, index, unit, step
 
 
+class _Frozen:
+    """The values ``dk.stop_gradient`` returned in ``f(x)``, replayed near ``x``.
+
+    ``stop_gradient(v)`` promises that ``v`` is a constant to every method.
+    AD and SymPy see the call; a difference quotient only sees ``f``, so
+    ``f(x + h)`` would use the moved ``v`` and differentiate through it.  So
+    the evaluation at ``x`` itself records the value of each call, in order,
+    and every evaluation at a moved point gets those values back.  Inside
+    another finite difference, the recorded values are the outer one's.
+    """
+
+    def __init__(self, parent: _Frozen | None) -> None:
+        self.parent = parent
+        self.values: list[Any] = []
+        self.replaying = False
+        self.count = 0
+
+    def start(self, record: bool) -> None:
+        if record:
+            self.values = []
+        self.replaying, self.count = not record, 0
+
+    def __call__(self, value: Any) -> Any:
+        if not self.replaying:
+            if self.parent is not None:
+                value = self.parent(value)
+            self.values.append(value)
+            return value
+        if self.count >= len(self.values) or (
+                _np.shape(self.values[self.count]) != _np.shape(value)):
+            raise self.mismatch()
+        self.count += 1
+        return self.values[self.count - 1]
+
+    def finish(self) -> None:
+        if self.replaying and self.count != len(self.values):
+            raise self.mismatch()
+
+    @staticmethod
+    def mismatch() -> NotApplicable:
+        return NotApplicable(
+            "Finite differences hold the values of dk.stop_gradient fixed at x, "
+            "but f calls dk.stop_gradient differently at x and at x + h (its "
+            "control flow depends on the value there). Use method='forward' or "
+            "'reverse', or a smaller step=."
+        )
+
+
+_FROZEN: contextvars.ContextVar[_Frozen | None] = contextvars.ContextVar(
+    "diffkit_finite_frozen", default=None)
+
+
+def stopped(value: Any) -> Any:
+    """What ``dk.stop_gradient`` returns for ``value``.
+
+    ``value`` itself, except while a finite difference evaluates ``f`` near
+    ``x``: then the value the same call returned at ``x``.
+    """
+    frozen = _FROZEN.get()
+    if frozen is None or not _numeric(value):
+        return value  # SymPy expressions of an inner symbolic trace: its own
+    return frozen(value)
+
+
+def _numeric(tree: Any) -> bool:
+    leaves, _ = flatten(tree)
+    return all(isinstance(leaf, numbers.Number | _np.ndarray | _np.generic)
+               and _np.asarray(leaf).dtype.kind in "biufc" for leaf in leaves)
+
+
+def directional(fun: Callable[[Any], Any], x: Any, v: Any, eps: float) -> Any:
+    """``(fun(x + eps v) - fun(x - eps v)) / (2 eps)``, the slope along ``v``.
+
+    What :func:`dk.check_grads` compares AD with.  Like every difference here
+    it holds the values of ``dk.stop_gradient`` at what they are at ``x``,
+    which costs one more evaluation, at ``x`` itself.
+
+    Examples
+    --------
+    >>> import diffkit as dk
+    >>> from diffkit.backends.finite import directional
+    >>> f = lambda x: x * dk.stop_gradient(x)       # x times a constant 3
+    >>> round(float(directional(f, 3.0, 1.0, 1e-6)), 6)
+    3.0
+    """
+    point = _Point(fun, x)
+    point.evaluate(x, at_x=True)
+    ahead, behind = (
+        _np.asarray(point.evaluate(tree_map(lambda xi, vi: xi + s * eps * vi, x, v),
+                                   at_x=False))
+        for s in (1, -1))
+    return (ahead - behind) / (2 * eps)
+
+
 class _Point:
     """``x`` as a flat list of leaves, and ``f`` evaluated near it (counted)."""
 
@@ -239,6 +334,18 @@ class _Point:
         self.leaves = [as_float(leaf) for leaf in leaves]
         self.fun = fun
         self.evaluations = 0
+        self.frozen = _Frozen(_FROZEN.get())
+
+    def evaluate(self, x: Any, at_x: bool) -> Any:
+        """f at ``x``: recording the stop_gradient values (at_x), else replaying."""
+        self.frozen.start(record=at_x)
+        token = _FROZEN.set(self.frozen)
+        try:
+            out = self.fun(x)
+        finally:
+            _FROZEN.reset(token)
+        self.frozen.finish()
+        return out
 
     def moved(self, moves: Sequence[tuple[_Direction, complex]]) -> Any:
         """The tree ``x`` with each direction's component moved by ``amount``."""
@@ -258,7 +365,7 @@ class _Point:
 
     def __call__(self, moves: Sequence[tuple[_Direction, complex]] = ()) -> Any:
         self.evaluations += 1
-        return _check_output(self.fun(self.moved(moves)))
+        return _check_output(self.evaluate(self.moved(moves), at_x=not moves))
 
     def directions(self, steps: Any, complex_inputs: bool = True) -> list[_Direction]:
         """Every real direction of the input space, with its step."""
@@ -564,7 +671,7 @@ def _complex_step(point: _Point, steps: list[Any]) -> FiniteDifference:
         leaves, treedef = flatten(moved)
         boxed = unflatten(treedef, [Box(leaf, trace, None) for leaf in leaves])
         try:
-            out = point.fun(boxed)
+            out = point.evaluate(boxed, at_x=False)
         except TracedValueError as err:
             raise NotApplicable(
                 "The complex step evaluates f at complex points x + ih, but f "
