@@ -72,7 +72,7 @@ from numpy.lib.mixins import NDArrayOperatorsMixin
 
 from diffkit.errors import MissingRuleError, NotApplicable
 from diffkit.primitives import Primitive
-from diffkit.tracer import Box, Trace
+from diffkit.tracer import Box, Trace, unbox
 from diffkit.trees import TreeDef, flatten, unflatten
 
 __all__ = [
@@ -1059,18 +1059,20 @@ def _resolved_constants(constants: dict[Any, Any]) -> dict[Any, Any]:
     return resolved
 
 
-def derivative_array(traced: Traced, order: int) -> _np.ndarray:
+def derivative_array(traced: Traced, order: int,
+                     keep_constants: bool = False) -> _np.ndarray:
     """The ``order``-th derivative: shape ``out.shape + (n,) * order``.
 
     ``n`` is the number of input symbols (all leaves, flattened in order).
-    Stand-ins for constants are replaced afterwards, so ``stop_gradient``
-    contributes no derivative.
+    Stand-ins for constants are replaced afterwards (unless
+    ``keep_constants``), so ``stop_gradient`` contributes no derivative.
     """
     with _as_written():
-        return _derivative_array(traced, order)
+        return _derivative_array(traced, order, keep_constants)
 
 
-def _derivative_array(traced: Traced, order: int) -> _np.ndarray:
+def _derivative_array(traced: Traced, order: int,
+                      keep_constants: bool) -> _np.ndarray:
     syms = traced.flat_symbols
     real = not traced.complex
     current = traced.out
@@ -1084,7 +1086,7 @@ def _derivative_array(traced: Traced, order: int) -> _np.ndarray:
             nxt[..., j] = object_array(column, current.shape)
         current = nxt
         traced.clock.ops(list(current.flat), "the derivative")
-    resolved = _resolved_constants(traced.constants)
+    resolved = {} if keep_constants else _resolved_constants(traced.constants)
     if resolved:
         current = object_array(substitute(list(current.flat), resolved),
                                current.shape)
@@ -1283,11 +1285,36 @@ class _Compiled:
         if order not in self.functions:
             t = self.traced
             t.clock = _Clock(_budget(budget))
-            arrays = [derivative_array(t, k) for k in range(order + 1)]
+            arrays = [derivative_array(t, k, keep_constants=True)
+                      for k in range(order + 1)]
             exprs = [e for a in arrays for e in a.flat]
-            self.functions[order] = compile_exprs(t.flat_symbols, exprs, t.clock)
+            stand_ins = list(t.constants)
+            fn = compile_exprs(t.flat_symbols + stand_ins, exprs, t.clock)
+            if stand_ins:
+                with _as_written():
+                    values = list(_resolved_constants(t.constants).values())
+                fn = _with_constants(fn, compile_exprs(t.flat_symbols, values))
+            self.functions[order] = fn
             self.shapes[order] = tuple(a.shape for a in arrays)  # type: ignore
         return self.functions[order], list(self.shapes[order])  # type: ignore
+
+
+def _with_constants(fn: Callable[..., list], constants: Callable[..., list]
+                    ) -> Callable[..., list]:
+    """``fn`` of the inputs, given the stand-ins' values from the plain inputs.
+
+    A constant (``stop_gradient``) must stay one for a method that works on
+    this one from outside (``dk.grad`` of a symbolic ``dk.grad``), so its
+    value is computed from the values underneath their boxes, and handed
+    over through ``dk.stop_gradient`` (which finite differences hold fixed).
+    """
+    def run(*args: Any) -> list:
+        from diffkit.transforms import stop_gradient
+
+        values = stop_gradient(constants(*[unbox(a) for a in args]))
+        return fn(*args, *values)
+
+    return run
 
 
 _CACHE: OrderedDict[Any, _Compiled] = OrderedDict()
