@@ -814,24 +814,16 @@ def test_stop_gradient_in_hessians_and_check_grads():
     dk.check_grads(lambda x: np.sin(x) * SG(np.exp(x)), x, order=2)
 
 
-# Not fixed: a symbolic derivative replaces its stand-in for c by c's
-# expression in x before compiling, so a method outside it differentiates
-# through c (9 x**2 = 20.25 instead of 13.5).
-SYMBOLIC_INSIDE = pytest.mark.xfail(
-    strict=True, reason="symbolic derivative's stop_gradient stand-ins are "
-    "substituted before compiling: an outer method differentiates through them")
-
-
-@pytest.mark.parametrize(("outer", "inner"), [
-    pytest.param(outer, inner, marks=SYMBOLIC_INSIDE
-                 if inner == "symbolic" else ())
-    for outer in ALL_METHODS for inner in ALL_METHODS])
+@pytest.mark.parametrize("inner", ALL_METHODS)
+@pytest.mark.parametrize("outer", ALL_METHODS)
 def test_stop_gradient_under_nesting(outer, inner):
     """d2/dx2 of ``x**3 * c``, ``c = stop_gradient(x)``, is ``6 x c = 6 x**2``.
 
     The stopped value is a constant to the outer derivative as well: JAX and
-    autograd give 6 x**2 = 13.5 at x = 1.5 (not 9 x**2, which differentiates
-    through c once).
+    autograd give 6 x**2 = 13.5 at x = 1.5.  Regression: with the symbolic
+    method inside, every outer method gave 9 x**2 = 20.25 -- the symbolic
+    derivative replaced its stand-in for c by c's formula in x before
+    compiling, and the outer method differentiated through it.
     """
     d2 = dk.grad(dk.grad(lambda x: x ** 3 * SG(x), method=inner), method=outer)
     if outer == "symbolic" and inner == "finite":
