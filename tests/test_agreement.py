@@ -768,6 +768,39 @@ def test_no_perturbation_confusion_with_the_other_methods(other, case):
             D(make("symbolic"), x, method="reverse")
 
 
+# Every derivative operator used inside a function that another method
+# differentiates, closing over that method's x.  (name -> inner function of
+# x, point, exact outer derivative.)
+X2 = onp.array([0.5, 2.0])
+THROUGH_OPERATORS = {
+    # jvp of y -> x y along 1 is x, times x: d/dx x^2 = 2x
+    "jvp": (lambda x: dk.jvp(lambda y: x * y, (1.0,), (1.0,))[1] * x,
+            3.0, lambda x: 2 * x),
+    # the vjp of y -> x y^2 at y = 2 is 4x, times x: d/dx 4x^2 = 8x
+    "vjp": (lambda x: dk.vjp(lambda y: x * y ** 2, 2.0)[1](1.0)[0] * x,
+            3.0, lambda x: 8 * x),
+    # the Hessian of y -> sum(x y^3) at y = 1 is diag(6x): grad of its sum is 6
+    "hessian": (lambda x: np.sum(dk.hessian(lambda y: np.sum(x * y ** 3))(
+        onp.ones(2))), X2, lambda x: onp.full(2, 6.0)),
+    # H v for v = e0: (6 x0, 0); the sum's gradient is (6, 0)
+    "hvp": (lambda x: np.sum(dk.hvp(lambda y: np.sum(x * y ** 3))(
+        onp.ones(2), onp.array([1.0, 0.0]))), X2, lambda x: onp.array([6.0, 0.0])),
+    # d/dy sin(x y) at y = 1 is x cos(x), elementwise; summed: cos x - x sin x
+    "elementwise_grad": (lambda x: np.sum(dk.elementwise_grad(
+        lambda y: np.sin(x * y))(onp.ones(2))), X2,
+        lambda x: onp.cos(x) - x * onp.sin(x)),
+}
+
+
+@pytest.mark.parametrize("operator", THROUGH_OPERATORS)
+@pytest.mark.parametrize("outer", ALL_METHODS)
+def test_no_perturbation_confusion_through_every_operator(outer, operator):
+    f, x, exact = THROUGH_OPERATORS[operator]
+    tol = 1e-8 if outer == "finite" else 1e-13
+    assert_agree(dk.grad(f, method=outer)(x), exact(x), tol,
+                 f"{outer} over dk.{operator}")
+
+
 def test_no_perturbation_confusion_with_arrays():
     """grad_x sum(x * grad_y sum(x * y)) = grad_x sum(x * x) = 2x, every AD pair."""
     x = onp.array([0.5, -1.0, 2.0])
