@@ -5,6 +5,7 @@ know about, and anything exported later that no section names yet is listed
 under "More" -- so the reference never silently misses a public name.  The
 NumPy functions re-exported at the top level (``dk.sin`` ...) are the same
 objects as in :mod:`diffkit.numpy` and are listed, not documented twice.
+A last section documents the few names from submodules that the guide uses.
 """
 
 from __future__ import annotations
@@ -23,8 +24,8 @@ SECTIONS: list[tuple[str, str, list[str]]] = [
       "check_grads"]),
     ("Seeing the methods side by side",
      "Tables, traces, symbolic expressions and pictures for teaching.",
-     ["compare", "Comparison", "trace", "Trace", "symbolic", "Symbolic",
-      "swell", "Swell", "plots"]),
+     ["compare", "Comparison", "trace", "Trace", "TangentTrace",
+      "AdjointTrace", "symbolic", "Symbolic", "swell", "Swell", "plots"]),
     ("Expression strings",
      "A string such as ``\"sin(x)**2*exp(x)\"`` is accepted wherever a "
      "function is; it is parsed safely, never executed.",
@@ -39,6 +40,20 @@ SECTIONS: list[tuple[str, str, list[str]]] = [
      "what to do.",
      ["DiffkitError", "ExpressionError", "MissingRuleError", "NotApplicable",
       "TracedValueError"]),
+]
+
+
+#: Not exported at the top level, but named in the guide: the worked
+#: examples, and the options and records of the methods.
+BEHIND: list[tuple[str, str, list[str]]] = [
+    ("Behind the methods",
+     "Not part of ``dk.*``, but what the guide refers to: import them from "
+     "their modules.",
+     ["examples", "backends.finite.estimate",
+      "backends.finite.default_step",
+      "backends.finite.FiniteDifference",
+      "backends.symbolic.Budget", "comparison.Row",
+      "primitives.defsympy"]),
 ]
 
 
@@ -77,6 +92,11 @@ def write_reference(folder: Path) -> None:
         if intro:
             lines += [intro, ""]
         lines += [".. autosummary::", "   :toctree: generated", ""]
+        lines += [f"   {n}" for n in names]
+        lines.append("")
+    for title, intro, names in BEHIND:
+        lines += [title, "-" * len(title), "", intro, "",
+                  ".. autosummary::", "   :toctree: generated", ""]
         lines += [f"   {n}" for n in names]
         lines.append("")
     if shortcuts:

@@ -10,9 +10,9 @@ Build with ``make docs`` (HTML in ``docs/_build/html``).  Warnings are errors
   variable ``DIFFKIT_DOCS_EXECUTE_LESSONS=1`` is set (``make docs`` does);
   otherwise they are shown as stored (the test suite runs every lesson on its
   own, so the docs test skips executing them a second time).
-* The pages written as MyST text notebooks (getting started, the four
-  methods, extending, complex numbers) are always executed, so every output
-  shown in them is real.
+* The pages written as MyST text notebooks (every page of the user guide
+  but the benchmarks) are always executed, so every output shown in them is
+  real; the command-line page runs the ``diffkit`` command itself.
 """
 
 from __future__ import annotations
@@ -56,7 +56,7 @@ numpydoc_xref_param_type = False
 _api.write_reference(DOCS / "reference")
 
 # --- Notebooks and MyST ------------------------------------------------------
-myst_enable_extensions = ["dollarmath", "amsmath", "colon_fence"]
+myst_enable_extensions = ["dollarmath", "amsmath", "colon_fence", "deflist"]
 myst_heading_anchors = 3
 nb_execution_mode = "cache"
 nb_execution_timeout = 120
@@ -164,4 +164,6 @@ html_theme_options = {
 }
 # The narrative pages have no subpages: give their text the room.
 html_sidebars = {page: [] for page in
-                 ["index", "getting-started", "four-methods", "extending", "complex"]}
+                 ["index", "getting-started", "four-methods", "compare", "traces",
+                  "swell", "figures", "expressions", "complex", "cli", "examples",
+                  "extending", "benchmarks"]}
