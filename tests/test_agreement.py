@@ -21,8 +21,10 @@ disagreement with the other three.  This file checks that they agree
 Tolerances follow the method: the AD modes and SymPy evaluate the same exact
 derivative in different orders of floating-point operations (agreement to
 ~1e-10 relative to the size of the numbers involved); the complex step is
-exact to rounding (~1e-10); Richardson extrapolation is good to ~1e-8; the
-central difference to ~1e-5 (its truncation and round-off errors are both
+exact to rounding (~1e-10); Richardson extrapolation is good to ~1e-8 on the
+named functions and, on random trees, within its own error estimate (which
+must bound its error, or it must say it did not converge); the central
+difference to ~1e-5 (its truncation and round-off errors are both
 near ``eps**(2/3)`` relative); the second-difference Hessian to ~1e-4.
 """
 
@@ -251,23 +253,6 @@ def truncation(estimate: Callable[[float], Any], step: float) -> float:
     return 2 * 4 / 3 * size_of(leaves(estimate(step)) - leaves(estimate(step / 2)))
 
 
-#: Richardson extrapolation starts from a large step and halves it.
-RICHARDSON_FIRST_STEP = 2.0 ** -3
-
-
-def resolved(g: Any, H: Any, step: float) -> bool:
-    """Whether the gradient changes by at most a few times its size over ``step``.
-
-    Extrapolation from a step that does not resolve the function is
-    meaningless, and so is its error estimate: for
-    ``cos(exp(sqrt(1 + x**4))**4)**2`` at ``x = -0.954`` (period ~0.006)
-    Richardson returns -1.0 with an estimated error of 1.7, the derivative
-    being 582.  Ridders' method trusts the tableau entry whose neighbours
-    agree best, and at the large first steps they agree by chance.
-    """
-    return size_of(H) * step <= 4 * (1.0 + size_of(g))
-
-
 def check_tree(tree: tuple, point: tuple[float, ...]) -> None:
     """Every method on the function of ``tree`` at ``point``, against each other."""
     n = variables(tree)
@@ -306,21 +291,24 @@ def check_tree(tree: tuple, point: tuple[float, ...]) -> None:
 
     # Finite differences, each scheme to its own accuracy: the central
     # difference and the Hessian stencil also within their estimated
-    # truncation error (at the largest default step of any input), Richardson
-    # within its own error estimate.
+    # truncation error (at the largest default step of any input).
+    # Richardson's own error estimate must bound its error (up to the
+    # rounding of reverse mode itself), or it must say it did not converge.
     fun, x = packed(f, n), onp.array(xs)
     for scheme, tol in SCHEMES.items():
-        if scheme == "richardson" and not resolved(g, H, RICHARDSON_FIRST_STEP):
-            event("Richardson not compared: f varies too fast for its first step")
+        try:
+            est = finite.estimate(fun, x, scheme=scheme)
+        except dk.NotApplicable as err:
+            assert scheme == "richardson" and "did not converge" in str(err)
+            event("Richardson did not converge: f varies too fast")
             continue
-        est = finite.estimate(fun, x, scheme=scheme)
         slack = 0.0
         if scheme == "central":
             slack = truncation(lambda h: finite.estimate(
                 fun, x, scheme="central", step=h).derivative,
                 float(onp.max(finite.default_step("central", x))))
         elif scheme == "richardson":
-            slack = 2 * est.error_estimate
+            tol, slack = 1e-13, est.error_estimate
         assert_agree(est.derivative, g, tol, f"{scheme} grad of {at}",
                      scale=abs(expected), slack=slack)
     slack = truncation(lambda h: finite.hessian(fun, x, step=h),

@@ -238,6 +238,114 @@ def test_richardson_on_arrays_and_failed_evaluations():
     assert math.isnan(bad.derivative) and bad.error_estimate == math.inf
 
 
+# Richardson on functions that vary fast.  Each family is written once for
+# diffkit.numpy and once for mpmath (40 digits: the independent truth).
+class _Mp:
+    sin, cos, exp, sqrt, log, tanh = (mpmath.sin, mpmath.cos, mpmath.exp,
+                                      mpmath.sqrt, mpmath.log, mpmath.tanh)
+
+
+FAST_FAMILIES = {
+    "sin(a x)": lambda m, a: lambda x: m.sin(a * x),
+    "cos(a x**6)": lambda m, a: lambda x: m.cos(a * x ** 6),
+    "cos(exp(sqrt(1 + x**4))**4)**2": lambda m, a: lambda x: m.cos(
+        m.exp(m.sqrt(1 + x ** 4)) ** 4) ** 2,
+    "Runge 1/(1 + a**2 x**2)": lambda m, a: lambda x: 1 / (1 + a * a * x ** 2),
+    "tanh(a (x - 0.3))": lambda m, a: lambda x: m.tanh(a * (x - 0.3)),
+    "exp(sin(a x))": lambda m, a: lambda x: m.exp(m.sin(a * x)),
+    "chirp sin(a exp(2x))": lambda m, a: lambda x: m.sin(a * m.exp(2 * x)),
+    "sin(a x) / (1.1 + cos x)": lambda m, a: lambda x: m.sin(a * x) / (1.1 + m.cos(x)),
+    "log(1 + a x**2)": lambda m, a: lambda x: m.log(1 + a * x ** 2),
+}
+
+
+def _exact_derivative(family, a, x):
+    with mpmath.workdps(40):
+        return float(mpmath.diff(FAST_FAMILIES[family](_Mp, a), mpmath.mpf(x)))
+
+
+def _richardson_is_honest(family, a, x):
+    """Richardson's error estimate bounds its true error, or it says it failed."""
+    f = FAST_FAMILIES[family](np, a)
+    try:
+        est = estimate(f, x, scheme="richardson")
+    except NotApplicable as err:
+        assert "did not converge" in str(err)
+        return None
+    error = abs(est.derivative - _exact_derivative(family, a, x))
+    assert error <= est.error_estimate, (
+        f"{family}, a = {a!r}, x = {x!r}: error {error:.3g} > estimate "
+        f"{est.error_estimate:.3g}")
+    return est
+
+
+@pytest.mark.parametrize("family, a, x", [
+    # The original report: Richardson said -1.0 +- 1.7 (its first steps are
+    # 40 periods wide); the derivative is 582.2.
+    ("cos(exp(sqrt(1 + x**4))**4)**2", 1.0, -0.954),
+    # Aliasing: the period divides the first step 31.75 times, so the halved
+    # steps all land near the same phase and the differences converge, to
+    # the wrong limit (it said -3.88 +- 9e-12 for 493.2, 6.73 +- 4e-12 for
+    # -890.1).
+    ("sin(a x)", 16 * math.pi * 31.75, 0.3),
+    ("sin(a x) / (1.1 + cos x)", 1596.2, 1.006),
+    # Noisy: a * exp(2x) and a * x**6 are rounded before cos or sin sees
+    # them, so f is a thousand times noisier than eps |f| (it said 4e-11
+    # for an error of 3e-9, and 4.7 for an error of 7e4).
+    ("chirp sin(a exp(2x))", 1095.2393541018355, -0.736),
+    ("cos(a x**6)", 1785.931398952155, -1.736),
+])
+def test_richardson_regressions(family, a, x):
+    est = _richardson_is_honest(family, a, x)
+    assert est is not None  # these converge...
+    exact = _exact_derivative(family, a, x)
+    assert est.error_estimate < 1e-8 * abs(exact)  # ...to a useful accuracy
+
+
+def test_richardson_reproducer_against_reverse_mode():
+    f = FAST_FAMILIES["cos(exp(sqrt(1 + x**4))**4)**2"](np, 1.0)
+    est = estimate(f, -0.954, scheme="richardson")
+    exact = dk.derivative(f, -0.954)  # reverse mode
+    assert exact == pytest.approx(582.2054588788, rel=1e-10)
+    assert abs(est.derivative - exact) <= est.error_estimate < 1e-9 * abs(exact)
+    # It halved its way down to steps near 1e-4, and says what that cost:
+    # two evaluations per step, plus the probes off the grid and the noise.
+    f_counted = Counting(f)
+    assert estimate(f_counted, -0.954, scheme="richardson").evaluations == (
+        f_counted.calls - 1)
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(st.sampled_from(sorted(FAST_FAMILIES)),
+       st.floats(0.0, 3.5).map(lambda u: round(10 ** u, 3)),
+       st.integers(-2000, 2000).map(lambda k: k / 1000))
+def test_richardson_error_estimate_is_honest_on_fast_functions(family, a, x):
+    _richardson_is_honest(family, a, x)
+
+
+@pytest.mark.parametrize("f, x", [
+    # A jump at x: the differences grow like 1/h and never settle.
+    (lambda x: np.where(x > 0.3, 1.0, 0.0) + x, 0.3),
+    # Period ~6e-8 at x = 1.955: below the smallest step Richardson takes.
+    # (It used to return 0.74 +- 2.3 for a derivative of 1.1e8.)
+    (FAST_FAMILIES["cos(exp(sqrt(1 + x**4))**4)**2"](np, 1.0), 1.955),
+])
+def test_richardson_says_when_it_did_not_converge(f, x):
+    with pytest.raises(NotApplicable, match="did not converge"):
+        estimate(f, x, scheme="richardson")
+    with pytest.raises(NotApplicable, match="did not converge"):
+        dk.derivative(f, x, method="finite", scheme="richardson")
+
+
+def test_richardson_from_a_tiny_user_step_reports_round_off():
+    # From h = 1e-9 round-off dominates: the answer has only ~6 digits and
+    # the estimate says so instead of claiming 1e-13.
+    est = estimate(np.exp, 1.0, scheme="richardson", step=1e-9)
+    error = abs(est.derivative - math.e)
+    assert error <= est.error_estimate < 1e-3
+    assert est.error_estimate > 1e-8
+
+
 # --- evaluation counts -------------------------------------------------------------
 
 
