@@ -417,7 +417,8 @@ def gradient(f: Any, *args: Any, method: str = "reverse") -> tuple:
 def derivative(f: Any, x: Any, method: str = "reverse", **opts: Any) -> Any:
     """df/dx at ``x``: a float for scalar ``x``, the gradient array for array ``x``.
 
-    ``opts`` go to the method: for ``"finite"``, ``scheme=`` and ``step=``.
+    ``opts`` go to the method: ``scheme=`` and ``step=`` for ``"finite"``,
+    ``budget=`` for ``"symbolic"``.
 
     Examples
     --------
