@@ -7,9 +7,12 @@ functions.
 """
 
 import inspect
+import linecache
 import math
 import time
+from pathlib import Path
 
+import nbformat
 import numpy as onp
 import pytest
 import sympy
@@ -383,6 +386,121 @@ def test_asking_for_a_number_is_not_applicable(convert):
 def test_bool_of_a_symbolic_value_is_not_applicable():
     with pytest.raises(NotApplicable, match=r"test_symbolic.py:\d+ \(`.*bool\(x\)"):
         dk.derivative(lambda x: x if bool(x) else -x, 0.5, method="symbolic")
+
+
+# --- where the message points: notebook cells ---------------------------------------
+
+BRANCHING_CELL = """\
+def branching(x):
+    y = 2 * x
+    if y > 1:
+        return y
+    return -y
+"""
+
+
+@pytest.mark.parametrize("filename", [
+    "/tmp/ipykernel_4242/2990437.py",                               # ipykernel >= 6
+    r"C:\Users\ada\AppData\Local\Temp\ipykernel_4242\2990437.py",   # on Windows
+    "<ipython-input-7-5f2d8a1c3b7e>",                               # older IPython
+])
+def test_a_branch_in_a_notebook_cell_is_named_by_its_line_in_the_cell(filename):
+    # What a Jupyter kernel does with a cell: compile it under a temporary
+    # file name and put its source in linecache.
+    linecache.cache[filename] = (len(BRANCHING_CELL), None,
+                                 BRANCHING_CELL.splitlines(True), filename)
+    try:
+        scope: dict = {}
+        exec(compile(BRANCHING_CELL, filename, "exec"), scope)
+        with pytest.raises(NotApplicable) as info:
+            dk.derivative(scope["branching"], 1.0, method="symbolic")
+    finally:
+        del linecache.cache[filename]
+    message = str(info.value)
+    assert "at line 3 of the notebook cell (`if y > 1:`)" in message
+    assert "ipykernel" not in message and "ipython-input" not in message
+
+
+def test_a_branch_in_a_real_file_keeps_file_and_line(tmp_path):
+    path = tmp_path / "ipykernel_notes.py"  # a real file, whatever its name
+    path.write_text(BRANCHING_CELL)
+    scope: dict = {}
+    exec(compile(BRANCHING_CELL, str(path), "exec"), scope)
+    with pytest.raises(NotApplicable) as info:
+        dk.derivative(scope["branching"], 1.0, method="symbolic")
+    assert "ipykernel_notes.py:3 (`if y > 1:`)" in str(info.value)
+    assert "notebook cell" not in str(info.value)
+
+
+def test_messages_in_a_real_jupyter_kernel(run_notebook):
+    cells = [
+        "import diffkit as dk\nimport diffkit.numpy as np",
+        BRANCHING_CELL + "try:\n    dk.derivative(branching, 1.0, method='symbolic')\n"
+        "except dk.NotApplicable as err:\n    print(err)",
+        "inner = lambda x: dk.derivative(np.sin, x, method='finite')\n"
+        "try:\n    dk.derivative(inner, 1.0, method='symbolic')\n"
+        "except dk.NotApplicable as err:\n    print(err)",
+    ]
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+    run_notebook(nb, Path(__file__))
+    branch, finite = ("".join(out.get("text", "") for out in cell.outputs)
+                      for cell in nb.cells[1:])
+    assert "at line 3 of the notebook cell (`if y > 1:`)" in branch
+    assert ("at line 1 of the notebook cell (`inner = lambda x: "
+            "dk.derivative(np.sin, x, method='finite')`)") in finite
+    assert "cannot be differentiated symbolically" in finite
+    assert "ipykernel" not in branch + finite
+
+
+# --- symbolic over finite differences -----------------------------------------------
+
+
+@pytest.mark.parametrize("inner", [
+    lambda x: dk.derivative(np.sin, x, method="finite"),
+    lambda x: dk.derivative(np.sin, x, method="finite", scheme="forward"),
+    lambda x: dk.derivative(np.sin, x, method="finite", scheme="richardson"),
+    lambda x: dk.derivative(np.sin, x, method="finite", scheme="richardson",
+                            step=0.1),
+    lambda x: dk.hessian(lambda y: np.sin(y) * y, method="finite")(x),
+    lambda x: dk.grad(lambda y: np.sum(np.sin(y)), method="finite")(x)[0],
+])
+def test_symbolic_over_finite_says_what_cannot_be_done(inner):
+    x = onp.array([1.0, 2.0]) if "dk.grad" in inspect.getsource(inner) else 1.0
+    with pytest.raises(NotApplicable) as info:
+        dk.derivative(lambda v: np.sum(inner(v)), x, method="symbolic")
+    message = str(info.value)
+    assert "a finite-difference derivative cannot be differentiated " \
+        "symbolically" in message
+    assert "np.round" not in message and "numpy.asarray" not in message
+    # The line named is the user's, where the finite derivative is taken.
+    assert f"test_symbolic.py:{inspect.getsourcelines(inner)[1]}" in message
+
+
+def test_symbolic_over_a_fixed_difference_formula_differentiates_the_formula():
+    # With a step given (or the complex step's fixed one) nothing depends on
+    # the value of x: the symbolic method differentiates the formula itself,
+    # as forward and reverse mode do.  d/dx (sin(x+h) - sin(x-h)) / 2h is
+    # -sin(x) sin(h) / h.
+    h, x = 0.25, 1.0
+    central = dk.derivative(lambda v: dk.derivative(np.sin, v, method="finite",
+                                                    step=h), x, method="symbolic")
+    assert central == pytest.approx(-math.sin(x) * math.sin(h) / h, rel=1e-13)
+    complex_step = dk.derivative(lambda v: dk.derivative(
+        np.sin, v, method="finite", scheme="complex-step"), x, method="symbolic")
+    assert complex_step == pytest.approx(-math.sin(x), rel=1e-13)
+
+
+def test_a_users_branch_inside_a_finite_difference_is_still_named():
+    def inner(y):
+        if y > 0:
+            return y ** 2
+        return -y
+
+    with pytest.raises(NotApplicable) as info:
+        dk.derivative(lambda v: dk.derivative(inner, v, method="finite", step=0.1),
+                      1.0, method="symbolic")
+    assert f"test_symbolic.py:{_line_of(inner, 'if y > 0')}" in str(info.value)
+    assert "finite-difference" not in str(info.value)
 
 
 @pytest.mark.parametrize("fun", [lambda x: x[np.argmax(x)], lambda x: np.sort(x),

@@ -60,6 +60,7 @@ import contextlib
 import contextvars
 import linecache
 import os
+import re
 import sys
 import time
 from collections import OrderedDict
@@ -303,7 +304,8 @@ def user_line() -> str:
     """``file:line (`source`)`` of the innermost caller outside the libraries.
 
     The libraries are diffkit, NumPy and SymPy: the frame found is the line
-    of the user's program that is running.
+    of the user's program that is running.  In Jupyter that is ``line 4 of
+    the notebook cell`` rather than the kernel's temporary file.
     """
     skip = _library_dirs()
     frame = sys._getframe(1)
@@ -314,15 +316,68 @@ def user_line() -> str:
         if not path.startswith(skip) and "__array_function__" not in filename:
             lineno = frame.f_lineno
             source = linecache.getline(filename, lineno).strip()
-            try:
-                shown = os.path.relpath(path)
-                if shown.startswith(".." + os.sep + ".."):
-                    shown = path
-            except ValueError:  # another drive (Windows)
-                shown = path
-            return f"{shown}:{lineno}" + (f" (`{source}`)" if source else "")
+            return (_place(path, lineno)
+                    + (f" (`{source}`)" if source else ""))
         frame = frame.f_back  # type: ignore[assignment]
     return "an unknown line"
+
+
+#: The files a Jupyter kernel runs cells from: ``/tmp/ipykernel_1234/2990437.py``
+#: (ipykernel 6 and later; ``%TEMP%\ipykernel_1234\...`` on Windows), and
+#: older IPython's ``<ipython-input-3-5f2d8a1c3b7e>``.  Their names mean
+#: nothing to the reader, who sees a cell.
+_NOTEBOOK_CELL = re.compile(r"(^|[\\/])ipykernel_\d+[\\/]\d+\.py$"
+                            r"|^<ipython-input-\d+-[0-9a-f]+>$")
+
+
+def _place(path: str, lineno: int) -> str:
+    """Where line ``lineno`` of ``path`` is, in the reader's terms."""
+    if _NOTEBOOK_CELL.search(path):
+        return f"line {lineno} of the notebook cell"
+    try:
+        shown = os.path.relpath(path)
+        if shown.startswith(".." + os.sep + ".."):
+            shown = path
+    except ValueError:  # another drive (Windows)
+        shown = path
+    return f"{shown}:{lineno}"
+
+
+_FINITE = os.path.join(_PACKAGE, "backends", "finite.py")
+
+
+def _in_finite_differences() -> bool:
+    """Whether the innermost code running, outside the libraries, is diffkit's
+    finite-difference backend rather than the user's own.
+
+    Symbolic over finite: the finite backend, run on symbolic values, fails
+    at its own code (choosing a step from ``|x|`` calls ``np.round`` on
+    it) -- code the user never wrote and should not hear about.
+    """
+    skip = _library_dirs()
+    frame = sys._getframe(1)
+    while frame is not None:
+        filename = frame.f_code.co_filename
+        if filename.startswith("<"):
+            return False
+        path = os.path.abspath(filename)
+        if path == _FINITE:
+            return True
+        if not path.startswith(skip) and "__array_function__" not in filename:
+            return False
+        frame = frame.f_back  # type: ignore[assignment]
+    return False
+
+
+def _finite_error() -> NotApplicable:
+    return NotApplicable(
+        f"the function takes a finite-difference derivative at {user_line()}, "
+        "and a finite-difference derivative cannot be differentiated "
+        "symbolically: method='finite' chooses its steps from the values of x "
+        "(Richardson also from those of f), which a symbolic x does not have. "
+        "Use method='symbolic' for the inner derivative too, or "
+        "method='forward' or 'reverse' for the outer one."
+    )
 
 
 def _short(expr: Any, limit: int = 80) -> str:
@@ -335,6 +390,8 @@ def _short(expr: Any, limit: int = 80) -> str:
 
 
 def _branch_error(expr: Any) -> NotApplicable:
+    if _in_finite_differences():
+        return _finite_error()
     return NotApplicable(
         "symbolic differentiation needs one closed-form expression, but the "
         f"function branches on a value at {user_line()}: whether "
@@ -345,6 +402,8 @@ def _branch_error(expr: Any) -> NotApplicable:
 
 
 def _number_error(kind: str) -> NotApplicable:
+    if _in_finite_differences():
+        return _finite_error()
     return NotApplicable(
         f"symbolic differentiation works on formulas, but {kind}() asked for "
         f"the number behind a symbolic value at {user_line()}. Keep the value "
@@ -354,6 +413,8 @@ def _number_error(kind: str) -> NotApplicable:
 
 
 def _values_error(name: str) -> NotApplicable:
+    if _in_finite_differences():
+        return _finite_error()
     return NotApplicable(
         f"symbolic differentiation needs a closed-form expression, but {name} "
         f"depends on the values of a symbolic array (at {user_line()}). Use "
