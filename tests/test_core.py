@@ -93,7 +93,11 @@ def test_complex_convention_matches_autograd_and_jax(method):
     z = onp.array([1 + 2j, 3j])
     onp.testing.assert_allclose(dk.jacobian(lambda z: z**2, method=method)(z),
                                 onp.diag(2 * z))
-    # and the derivative with respect to a real input is real
+    # the derivative with respect to a complex input is complex, even when
+    # its imaginary part is 0 ...
+    g = dk.grad(lambda z: np.real(np.conj(z)), method=method)(1 + 2j)
+    assert g == 1 and isinstance(g, complex)
+    # ... and with respect to a real input it is real
     assert dk.derivative(lambda x: np.exp(1j * x), 1.0, method=method) \
         == pytest.approx(-math.sin(1.0))
 

@@ -201,6 +201,8 @@ def vjp(fun: Any, x: Any, retain: bool = True) -> tuple[Any, Any]:
                 g = dnp.zeros_like(leaf)
             else:  # a real input gets the real part of a complex adjoint
                 g = unbroadcast(g, leaf)
+                if dnp.iscomplexobj(leaf) and not dnp.iscomplexobj(g):
+                    g = g + 0j  # and a complex input a complex one, always
             grads.append(g)
         return unflatten(treedef, grads)
 
