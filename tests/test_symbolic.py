@@ -534,3 +534,12 @@ def test_constant_function_has_zero_derivative():
     assert value == 3.0
     onp.testing.assert_array_equal(jac, onp.zeros(3))
     assert dk.derivative(lambda x: 2.5, 1.0, method="symbolic") == 0.0
+
+
+def test_branch_in_the_examples_module_is_reported_at_its_own_line():
+    # diffkit.examples holds user-level programs: the message must point at
+    # the `while` of taylor_sine, not at the caller of dk.derivative.
+    from diffkit import examples
+
+    with pytest.raises(dk.NotApplicable, match=r"examples\.py:\d+ \(`while np\.abs"):
+        dk.derivative(examples.taylor_sine, 1.0, method="symbolic")

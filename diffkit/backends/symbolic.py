@@ -300,6 +300,11 @@ def _library_dirs() -> tuple[str, ...]:
     return tuple(d + os.sep for d in dirs)
 
 
+#: Files inside diffkit that hold *user-level* code: the worked examples are
+#: programs a student reads, so a branch there is reported at its own line.
+_USER_CODE = (os.path.join(_PACKAGE, "examples.py"),)
+
+
 def user_line() -> str:
     """``file:line (`source`)`` of the innermost caller outside the libraries.
 
@@ -313,7 +318,8 @@ def user_line() -> str:
         filename = frame.f_code.co_filename
         path = os.path.abspath(filename) if not filename.startswith("<") \
             else filename
-        if not path.startswith(skip) and "__array_function__" not in filename:
+        user = not path.startswith(skip) or path in _USER_CODE
+        if user and "__array_function__" not in filename:
             lineno = frame.f_lineno
             source = linecache.getline(filename, lineno).strip()
             return (_place(path, lineno)
