@@ -8,6 +8,7 @@ import pytest
 
 import diffkit as dk
 import diffkit.numpy as np
+from diffkit.examples import taylor_sine
 
 KEYS = ["method", "value", "abs_error", "rel_error", "time", "cost", "size", "note"]
 
@@ -18,16 +19,6 @@ def f(x):
 
 def df_exact(x):  # product and chain rule by hand
     return (2 * math.sin(x) * math.cos(x) + math.sin(x) ** 2) * math.exp(x)
-
-
-def taylor_sine(x):  # the seed's loop: how long it runs depends on x
-    ans = currterm = x
-    i = 0
-    while np.abs(currterm) > 0.001:
-        currterm = -currterm * x**2 / ((2 * i + 3) * (2 * i + 2))
-        ans = ans + currterm
-        i += 1
-    return ans
 
 
 def taylor_sine_derivative(x):

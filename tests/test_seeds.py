@@ -7,18 +7,9 @@ import pytest
 
 import diffkit as dk
 import diffkit.numpy as np
+from diffkit.examples import taylor_sine  # the seed's loop, verbatim
 
 MODES = ["forward", "reverse"]
-
-
-def taylor_sine(x):  # the seed's loop, verbatim apart from print
-    ans = currterm = x
-    i = 0
-    while np.abs(currterm) > 0.001:
-        currterm = -currterm * x**2 / ((2 * i + 3) * (2 * i + 2))
-        ans = ans + currterm
-        i += 1
-    return ans
 
 
 @pytest.mark.parametrize("method", MODES)

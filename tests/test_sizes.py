@@ -18,18 +18,11 @@ import diffkit as dk
 import diffkit.numpy as np
 from diffkit.backends import symbolic as sym
 from diffkit.errors import NotApplicable
+from diffkit.examples import logistic, taylor_sine
 from diffkit.sizes import Size, ad_counts
 
 x, y = sympy.symbols("x y", real=True)
 
-
-def logistic(n):
-    def l_n(x):
-        for _ in range(n - 1):
-            x = 4 * x * (1 - x)
-        return x
-
-    return l_n
 
 
 def tree_walk(expr):
@@ -199,15 +192,6 @@ def test_a_family_is_recognised_by_its_parameter_n():
 
 
 def test_a_function_symbolic_cannot_handle_is_a_row_with_a_reason():
-    def taylor_sine(x):
-        ans = currterm = x
-        i = 0
-        while np.abs(currterm) > 0.001:
-            currterm = -currterm * x**2 / ((2 * i + 3) * (2 * i + 2))
-            ans = ans + currterm
-            i += 1
-        return ans
-
     (row,) = dk.swell(taylor_sine, at=3.14159).rows
     assert row["tree_ops"] is None and "closed-form" in row["note"]
     assert row["trace_ops"] == len(dk.trace(taylor_sine, 3.14159))
