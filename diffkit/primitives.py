@@ -44,6 +44,7 @@ __all__ = [
     "defvjp",
     "defjvp",
     "defsympy",
+    "deftape",
     "def_linear",
     "registry",
 ]
@@ -91,6 +92,10 @@ class Primitive:
         self.vjps: dict[int, Callable[..., Any]] = {}
         self.jvps: dict[int, Callable[..., Any]] = {}
         self.sympy: Callable[..., Any] | None = None
+        # What the VJP of each argument reads, so the tape can let go of the
+        # rest (see deftape): None means "everything", the safe default.
+        self.tape_reads: dict[int, frozenset[int]] | None = None
+        self.tape_reads_ans = True
         functools.update_wrapper(self, impl, updated=())
         registry.setdefault(self.name, self)
 
@@ -219,6 +224,33 @@ def defjvp(prim: Primitive, *rules: Callable[..., Any] | None) -> None:
     for i, rule in enumerate(rules):
         if rule is not None:
             prim.jvps[i] = rule
+
+
+def deftape(prim: Primitive, reads: dict[int, tuple[int, ...]] | str,
+            ans: bool = False) -> None:
+    """Declare which values the VJP rules of ``prim`` read.
+
+    ``reads[i]`` lists the positions of the arguments that the VJP of
+    argument ``i`` reads (beyond their shapes and dtypes); ``"shapes"`` says
+    no rule reads any argument's values; ``ans`` whether a rule reads the
+    output.  Reverse mode then keeps only those values on its tape and lets
+    NumPy reuse the memory of the others -- the tape records as little as the
+    backward pass needs.
+    """
+    _check_primitive(prim, "deftape")
+    if reads == "shapes":
+        prim.tape_reads = _ShapesOnly()
+    else:
+        assert isinstance(reads, dict)
+        prim.tape_reads = {i: frozenset(r) for i, r in reads.items()}
+    prim.tape_reads_ans = ans
+
+
+class _ShapesOnly(dict):
+    """``tape_reads`` of a primitive whose rules read no argument's values."""
+
+    def __missing__(self, i: int) -> frozenset[int]:
+        return frozenset()
 
 
 def defsympy(prim: Primitive, rule: Callable[..., Any]) -> None:

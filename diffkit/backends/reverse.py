@@ -86,9 +86,43 @@ class ReverseTrace(Trace):
             ans = prim(*values, **kwargs)
         else:
             ans = prim.impl(*values, **kwargs)
-        node = Node(prim, ans, values, kwargs, parents)
+        reads = prim.tape_reads
+        if reads is not None and type(ans) is _np.ndarray \
+                and ans.size >= STAND_IN_SIZE:
+            # A big result: keep only what the VJP rules will read.  (Small
+            # results skip this bookkeeping, which would cost more than it saves.)
+            node = Node(prim, ans if prim.tape_reads_ans else _stand_in(ans),
+                        _kept(values, parents, reads), kwargs, parents)
+        else:
+            node = Node(prim, ans, values, kwargs, parents)
         self.tape.append(node)
         return Box(ans, self, node)
+
+
+#: Arrays smaller than this are kept on the tape whatever the rules read:
+#: replacing them would cost more than it saves.
+STAND_IN_SIZE = 4096
+
+
+def _stand_in(a: Any) -> Any:
+    """A zero-memory array with ``a``'s shape and dtype, or ``a`` itself.
+
+    Rules that only need an argument's shape (``sum``, ``reshape``, ``add``
+    with broadcasting...) read it from the stand-in, and the real array can be
+    freed as soon as the program drops it.
+    """
+    if type(a) is _np.ndarray and a.size >= STAND_IN_SIZE:
+        return _np.broadcast_to(_np.zeros((), dtype=a.dtype), a.shape)
+    return a
+
+
+def _kept(values: list, parents: list[tuple[int, Node]],
+          reads: dict[int, frozenset[int]]) -> list:
+    """The argument values the VJPs of the traced arguments will read."""
+    needed: set[int] = set()
+    for i, _ in parents:
+        needed |= reads[i]
+    return [v if j in needed else _stand_in(v) for j, v in enumerate(values)]
 
 
 def backward(output: Node, output_bar: Any, tape: list[Node],

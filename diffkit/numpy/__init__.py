@@ -411,4 +411,5 @@ from diffkit.numpy import _boxes  # noqa: E402,F401  (gives boxes their operator
 from diffkit.rules import jvp as _jvp_rules  # noqa: E402,F401
 from diffkit.rules import linalg as _linalg_rules  # noqa: E402,F401
 from diffkit.rules import sympy as _sympy_rules  # noqa: E402,F401
+from diffkit.rules import tape as _tape_rules  # noqa: E402,F401
 from diffkit.rules import vjp as _vjp_rules  # noqa: E402,F401
