@@ -95,7 +95,6 @@ class Primitive:
         # What the VJP of each argument reads, so the tape can let go of the
         # rest (see deftape): None means "everything", the safe default.
         self.tape_reads: dict[int, frozenset[int]] | None = None
-        self.tape_reads_ans = True
         functools.update_wrapper(self, impl, updated=())
         registry.setdefault(self.name, self)
 
@@ -226,31 +225,42 @@ def defjvp(prim: Primitive, *rules: Callable[..., Any] | None) -> None:
             prim.jvps[i] = rule
 
 
-def deftape(prim: Primitive, reads: dict[int, tuple[int, ...]] | str,
+def deftape(prim: Primitive, reads: dict[int, tuple[int | str, ...]] | str,
             ans: bool = False) -> None:
     """Declare which values the VJP rules of ``prim`` read.
 
-    ``reads[i]`` lists the positions of the arguments that the VJP of
-    argument ``i`` reads (beyond their shapes and dtypes); ``"shapes"`` says
-    no rule reads any argument's values; ``ans`` whether a rule reads the
-    output.  Reverse mode then keeps only those values on its tape and lets
-    NumPy reuse the memory of the others -- the tape records as little as the
+    ``reads[i]`` lists what the VJP of argument ``i`` reads beyond shapes and
+    dtypes: positions of arguments, and ``"ans"`` for the output.  ``"shapes"``
+    says no rule reads any value; ``ans=True`` adds the output to every rule.
+    Reverse mode then keeps only those values on its tape and lets NumPy
+    reuse the memory of the others -- the tape records as little as the
     backward pass needs.
     """
     _check_primitive(prim, "deftape")
     if reads == "shapes":
-        prim.tape_reads = _ShapesOnly()
-    else:
-        assert isinstance(reads, dict)
-        prim.tape_reads = {i: frozenset(r) for i, r in reads.items()}
-    prim.tape_reads_ans = ans
+        prim.tape_reads = _ShapesOnly(frozenset([ANS] if ans else []))
+        return
+    assert isinstance(reads, dict)
+    prim.tape_reads = {
+        i: frozenset([ANS if r == "ans" else int(r) for r in read]
+                     + ([ANS] if ans else []))
+        for i, read in reads.items()
+    }
+
+
+#: Stands for the output in ``Primitive.tape_reads``.
+ANS = -1
 
 
 class _ShapesOnly(dict):
     """``tape_reads`` of a primitive whose rules read no argument's values."""
 
+    def __init__(self, reads: frozenset[int]) -> None:
+        super().__init__()
+        self.reads = reads
+
     def __missing__(self, i: int) -> frozenset[int]:
-        return frozenset()
+        return self.reads
 
 
 def defsympy(prim: Primitive, rule: Callable[..., Any]) -> None:

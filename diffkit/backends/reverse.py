@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as _np
 
-from diffkit.primitives import Primitive
+from diffkit.primitives import ANS, Primitive
 from diffkit.tracer import Box, Trace
 from diffkit.trees import flatten, unflatten
 from diffkit.values import as_float
@@ -91,8 +91,10 @@ class ReverseTrace(Trace):
                 and ans.size >= STAND_IN_SIZE:
             # A big result: keep only what the VJP rules will read.  (Small
             # results skip this bookkeeping, which would cost more than it saves.)
-            node = Node(prim, ans if prim.tape_reads_ans else _stand_in(ans),
-                        _kept(values, parents, reads), kwargs, parents)
+            needed = _needed(parents, reads)
+            node = Node(prim, ans if ANS in needed else _stand_in(ans),
+                        [v if j in needed else _stand_in(v)
+                         for j, v in enumerate(values)], kwargs, parents)
         else:
             node = Node(prim, ans, values, kwargs, parents)
         self.tape.append(node)
@@ -116,13 +118,13 @@ def _stand_in(a: Any) -> Any:
     return a
 
 
-def _kept(values: list, parents: list[tuple[int, Node]],
-          reads: dict[int, frozenset[int]]) -> list:
-    """The argument values the VJPs of the traced arguments will read."""
+def _needed(parents: list[tuple[int, Node]],
+            reads: dict[int, frozenset[int]]) -> set[int]:
+    """What the VJPs of the traced arguments will read (ANS: the output)."""
     needed: set[int] = set()
     for i, _ in parents:
         needed |= reads[i]
-    return [v if j in needed else _stand_in(v) for j, v in enumerate(values)]
+    return needed
 
 
 def backward(output: Node, output_bar: Any, tape: list[Node],

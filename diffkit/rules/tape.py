@@ -37,3 +37,8 @@ deftape(np.multiply, {0: (1,), 1: (0,)})
 deftape(np.matmul, {0: (1,), 1: (0,)})
 deftape(np.dot, {0: (1,), 1: (0,)})
 deftape(np.true_divide, {0: (1,), 1: (0, 1)})
+
+# Powers: the slope in the base reads base and exponent; the slope in the
+# exponent also reads the output (log(x) * x**y).
+deftape(np.power, {0: (0, 1), 1: (0, "ans")})
+deftape(np.float_power, {0: (0, 1), 1: (0, "ans")})
