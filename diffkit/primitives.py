@@ -99,9 +99,9 @@ class Primitive:
         registry.setdefault(self.name, self)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        # Every operation of every traced function (and of every derivative
-        # rule) comes through here, so this is top_trace() written inline: the
-        # innermost trace among the arguments, or None for plain values.
+        # Find the innermost trace among the arguments (the highest level), or
+        # None for plain values.  Every operation of every traced function and
+        # of every derivative rule comes through here, so the loop is inline.
         trace = None
         for a in args:
             if isinstance(a, Box):

@@ -24,7 +24,7 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
-__all__ = ["Box", "Trace", "new_level", "unbox", "is_traced", "top_trace"]
+__all__ = ["Box", "Trace", "new_level", "unbox", "is_traced"]
 
 _levels = itertools.count(1)
 
@@ -74,17 +74,6 @@ class Box:
 
     def __repr__(self) -> str:
         return f"Box({self._value!r}, level={self._trace.level})"
-
-
-def top_trace(args: tuple) -> Trace | None:
-    """The innermost trace among ``args`` (``None`` if nothing is traced)."""
-    top = None
-    for a in args:
-        if isinstance(a, Box):
-            t = a._trace
-            if top is None or t.level > top.level:
-                top = t
-    return top
 
 
 def unbox(x: Any) -> Any:
