@@ -61,4 +61,4 @@ def _tape_stand_ins_for_every_array(monkeypatch):
     # let the whole suite check that no rule reads a value it said it would not.
     from diffkit.backends import reverse
 
-    monkeypatch.setattr(reverse, "STAND_IN_SIZE", 0)
+    monkeypatch.setattr(reverse, "BIG_ARRAY_SIZE", 0)

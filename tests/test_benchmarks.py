@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as onp
 import pytest
+from closed_forms import rosenbrock_gradient, rosenbrock_hessian
 
 import diffkit as dk
 import diffkit.numpy as np
@@ -116,29 +117,17 @@ def test_scalar_chain_gradient_is_the_product_of_local_slopes(quick):
     assert f(x) == pytest.approx(v, rel=1e-12)
 
 
-def _rosenbrock_grad(x):
-    g = onp.zeros_like(x)
-    g[:-1] = -400 * x[:-1] * (x[1:] - x[:-1] ** 2) - 2 * (1 - x[:-1])
-    g[1:] += 200 * (x[1:] - x[:-1] ** 2)
-    return g
-
-
 def test_rosenbrock_gradient_matches_the_formula():
     f, x = build("rosenbrock-1e3", quick=False)
-    onp.testing.assert_allclose(dk.grad(f)(x), _rosenbrock_grad(x), rtol=1e-12,
+    onp.testing.assert_allclose(dk.grad(f)(x), rosenbrock_gradient(x), rtol=1e-12,
                                 atol=1e-9)
 
 
 def test_rosenbrock_hessian_is_tridiagonal_formula():
     f, x = bench.workload("rosenbrock-1e3").build(np, True)
     x = x[:12]
-    n = len(x)
-    h = onp.zeros((n, n))
-    i = onp.arange(n - 1)
-    h[i, i] += 1200 * x[:-1] ** 2 - 400 * x[1:] + 2
-    h[i + 1, i + 1] += 200
-    h[i, i + 1] = h[i + 1, i] = -400 * x[:-1]
-    onp.testing.assert_allclose(dk.hessian(f)(x), h, rtol=1e-12, atol=1e-9)
+    onp.testing.assert_allclose(dk.hessian(f)(x), rosenbrock_hessian(x), rtol=1e-12,
+                                atol=1e-9)
 
 
 def test_mlp_gradient_matches_hand_written_backprop():

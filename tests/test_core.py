@@ -230,7 +230,7 @@ def test_hessian_blocks_for_several_arguments(method):
 def test_tape_keeps_only_what_the_rules_read(monkeypatch):
     from diffkit.backends import reverse
 
-    monkeypatch.setattr(reverse, "STAND_IN_SIZE", 1000)
+    monkeypatch.setattr(reverse, "BIG_ARRAY_SIZE", 1000)
     trace = reverse.ReverseTrace()
     x = trace.new_input(onp.linspace(0.1, 1.0, 5000))
     np.sum(np.exp(x) * 3.0 + x)

@@ -4,6 +4,7 @@ import math
 
 import numpy as onp
 import pytest
+from closed_forms import rosenbrock_gradient, rosenbrock_hessian
 
 import diffkit as dk
 import diffkit.numpy as np
@@ -98,3 +99,71 @@ def test_forward_tangent_is_broadcast_to_an_untraced_arguments_shape():
     jac = dk.jacobian(lambda x: x + c, method="forward")(onp.ones(3))
     assert jac.shape == (2, 3, 3)
     onp.testing.assert_array_equal(jac, onp.broadcast_to(onp.eye(3), (2, 3, 3)))
+
+
+# --- summing shares (diffkit.backends.adjoints) -------------------------------------
+
+
+def _rosenbrock(x):
+    return np.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2)
+
+
+@pytest.mark.parametrize("big", [0, 1000])
+def test_slice_shares_are_summed_into_one_buffer(monkeypatch, big):
+    # With big=1000 and 5000 elements, the real thresholds decide as they do
+    # for users; with 0 every array takes the fast paths.
+    monkeypatch.setattr(reverse, "BIG_ARRAY_SIZE", big)
+    x = onp.linspace(-1.5, 1.5, 5000)
+    onp.testing.assert_allclose(dk.grad(_rosenbrock)(x), rosenbrock_gradient(x),
+                                rtol=1e-13, atol=1e-10)
+
+
+def test_repeated_and_overlapping_indices_add_every_share():
+    # x[[0, 0, 3]] names x0 twice; x[::2] and x[1:] overlap x[:-1]
+    def f(x):
+        return (np.sum(x[1:] * x[:-1]) + np.sum(x[::2]) + np.sum(x[[0, 0, 3]] * 2.0)
+                + np.sum(x**2))
+
+    x = onp.array([0.3, -1.2, 2.0, 0.7, 1.1])
+    expected = 2 * x + onp.array([1.0, 0.0, 1.0, 0.0, 1.0])
+    expected[:-1] += x[1:]
+    expected[1:] += x[:-1]
+    expected[0] += 4.0
+    expected[3] += 2.0
+    onp.testing.assert_allclose(dk.grad(f)(x), expected, rtol=1e-15)
+
+
+def test_sums_in_place_never_write_into_a_share_or_the_seed():
+    # add hands the same cotangent object to both arguments, so y's shares
+    # below are one array several times over, and the seed itself reaches x.
+    def f(x):
+        y = x * 1.5
+        return (y + y) + (y + x) + x
+
+    x = onp.array([1.0, 2.0, 3.0])
+    seed = onp.array([1.0, -2.0, 0.5])
+    kept = seed.copy()
+    _, pullback = dk.vjp(f, x)
+    (gx,) = pullback(seed)
+    onp.testing.assert_allclose(gx, 6.5 * kept, rtol=1e-15)  # f = 3y + 2x = 6.5x
+    onp.testing.assert_array_equal(seed, kept)
+    (again,) = pullback(seed)
+    onp.testing.assert_allclose(again, 6.5 * kept, rtol=1e-15)
+
+
+def test_the_one_number_adjoint_of_a_sum_gives_full_writable_gradients():
+    x = onp.linspace(0.0, 1.0, 7)
+    g = dk.grad(np.sum)(x)
+    g *= 2.0  # a broadcast view would be read-only
+    onp.testing.assert_array_equal(g, onp.full(7, 2.0))
+    # a scalar parameter broadcast against the array gets the sum of its shares
+    gx, gc = dk.grad(lambda x, c: np.sum(3.0 * x * c - c), argnum=(0, 1))(x, 0.5)
+    onp.testing.assert_allclose(gx, onp.full(7, 1.5), rtol=1e-15)
+    assert gc == pytest.approx(3.0 * onp.sum(x) - 7.0, rel=1e-15)
+
+
+@pytest.mark.parametrize("method", ["forward", "reverse"])
+def test_rosenbrock_hessian_through_indexing_matches_the_closed_form(method):
+    x = onp.linspace(-1.2, 1.4, 6)
+    onp.testing.assert_allclose(dk.hessian(_rosenbrock, method=method)(x),
+                                rosenbrock_hessian(x), rtol=1e-13, atol=1e-10)

@@ -16,10 +16,12 @@ respect to *all* inputs at once -- the "cheap gradient".
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy as _np
 
+from diffkit.backends.adjoints import Adjoints, Scatter, constant_value, spread
 from diffkit.primitives import ANS, Primitive
 from diffkit.tracer import Box, Trace
 from diffkit.trees import flatten, unflatten
@@ -87,10 +89,9 @@ class ReverseTrace(Trace):
         else:
             ans = prim.impl(*values, **kwargs)
         reads = prim.tape_reads
-        if reads is not None and type(ans) is _np.ndarray \
-                and ans.size >= STAND_IN_SIZE:
-            # A big result: keep only what the VJP rules will read.  (Small
-            # results skip this bookkeeping, which would cost more than it saves.)
+        if reads is not None and _any_big(ans, values):
+            # Big arrays: keep only what the VJP rules will read.  (Small ones
+            # skip this bookkeeping, which would cost more than it saves.)
             needed = _needed(parents, reads)
             node = Node(prim, ans if ANS in needed else _stand_in(ans),
                         [v if j in needed else _stand_in(v)
@@ -101,9 +102,18 @@ class ReverseTrace(Trace):
         return Box(ans, self, node)
 
 
-#: Arrays smaller than this are kept on the tape whatever the rules read:
-#: replacing them would cost more than it saves.
-STAND_IN_SIZE = 4096
+#: From this size on, arrays get the memory-saving treatment: zero-memory
+#: stand-ins on the tape for values no rule reads, and adjoints that are one
+#: number everywhere handled as that number.  For smaller arrays the
+#: bookkeeping would cost more than it saves.
+BIG_ARRAY_SIZE = 4096
+
+
+def _any_big(ans: Any, values: list) -> bool:
+    """Whether the output or an argument is an array of BIG_ARRAY_SIZE or more."""
+    if type(ans) is _np.ndarray and ans.size >= BIG_ARRAY_SIZE:
+        return True
+    return any(type(v) is _np.ndarray and v.size >= BIG_ARRAY_SIZE for v in values)
 
 
 def _stand_in(a: Any) -> Any:
@@ -113,7 +123,7 @@ def _stand_in(a: Any) -> Any:
     with broadcasting...) read it from the stand-in, and the real array can be
     freed as soon as the program drops it.
     """
-    if type(a) is _np.ndarray and a.size >= STAND_IN_SIZE:
+    if type(a) is _np.ndarray and a.size >= BIG_ARRAY_SIZE:
         return _np.broadcast_to(_np.zeros((), dtype=a.dtype), a.shape)
     return a
 
@@ -136,26 +146,50 @@ def backward(output: Node, output_bar: Any, tape: list[Node],
     tape can be walked only once: each node lets go of its values as soon as
     its rules have run (PyTorch's ``retain_graph=False``).
     """
-    adjoints: dict[Node, Any] = {output: output_bar}
+    adjoints = Adjoints()  # node -> the sum of the shares it has received
+    adjoints.add(output, output_bar)
     for node in reversed(tape):
         # Popping frees each adjoint as soon as it has been passed on.
-        v_bar = adjoints.pop(node, None)
+        v_bar = adjoints.pop(node)
         prim = node.prim
         if v_bar is not None and prim is not None:  # else: no path to the output
             for i, parent in node.parents:
-                share = prim.vjp(i, v_bar, node.ans, node.args, node.kwargs)
-                if prim.elementwise:
-                    share = unbroadcast(share, node.args[i])
-                if parent in adjoints:
-                    adjoints[parent] = adjoints[parent] + share
-                else:
-                    adjoints[parent] = share
+                adjoints.add(parent, _share(prim, i, v_bar, node))
         if not retain:
             # Everything that used this node's values came later on the tape
             # and is done: freeing them now lets the adjoints still to come
             # reuse the memory (a third less at the peak for big arrays).
             node.ans, node.args = None, ()
-    return adjoints
+    return adjoints.remaining()
+
+
+def _share(prim: Primitive, i: int, v_bar: Any, node: Node) -> Any:
+    """The share of argument ``i``: ``v_bar`` times d(node)/d(argument ``i``).
+
+    That is the primitive's VJP rule, with two shortcuts for big arrays (see
+    :mod:`diffkit.backends.adjoints`).
+    """
+    if prim.elementwise:
+        g = constant_value(v_bar, BIG_ARRAY_SIZE)
+        if g is None:
+            share = prim.vjp(i, v_bar, node.ans, node.args, node.kwargs)
+        else:  # one number everywhere: let the rule work on the number
+            share = spread(prim.vjp(i, g, node.ans, node.args, node.kwargs),
+                           _np.shape(node.ans))
+        return unbroadcast(share, node.args[i])
+    if prim is _indexing() and type(v_bar) is _np.ndarray:
+        # The adjoint of x[index]: zeros with v_bar at index, added straight
+        # into the sum of x's shares rather than written out on its own.
+        x, index = node.args
+        return Scatter(v_bar, index, _np.shape(x))
+    return prim.vjp(i, v_bar, node.ans, node.args, node.kwargs)
+
+
+@functools.cache
+def _indexing() -> Primitive:
+    from diffkit.numpy import getitem  # diffkit.numpy's rules import this module
+
+    return getitem
 
 
 def unbroadcast(g: Any, target: Any) -> Any:
@@ -239,6 +273,8 @@ def vjp(fun: Any, x: Any, retain: bool = True) -> tuple[Any, Any]:
                 g = unbroadcast(g, leaf)
                 if dnp.iscomplexobj(leaf) and not dnp.iscomplexobj(g):
                     g = g + 0j  # and a complex input a complex one, always
+                elif type(g) is _np.ndarray and not g.flags.writeable:
+                    g = g.copy()  # a broadcast view: give the caller a real array
             grads.append(g)
         return unflatten(treedef, grads)
 

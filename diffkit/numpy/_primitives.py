@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as _np
 
+from diffkit.backends.adjoints import Scatter
 from diffkit.primitives import Primitive
 
 # Elementwise functions of one argument, with their cost weight in the
@@ -100,21 +101,7 @@ def _getitem(x: Any, index: Any) -> Any:
 
 def _untake(g: Any, index: Any, shape: tuple, dtype: Any = None) -> Any:
     """Scatter-add ``g`` into zeros of ``shape`` at ``index`` (adjoint of x[index])."""
-    out = _np.zeros(shape, dtype=_np.result_type(g, _np.float64))
-    if _is_basic(index):
-        # Slices and integers never pick an element twice, so plain assignment
-        # does what the far slower, unbuffered add.at does (benchmarks/).
-        out[index] = g
-    else:
-        _np.add.at(out, index, g)
-    return out
-
-
-def _is_basic(index: Any) -> bool:
-    parts = index if isinstance(index, tuple) else (index,)
-    return all(p is None or p is Ellipsis or isinstance(p, slice)
-               or (isinstance(p, int | _np.integer) and not isinstance(p, bool))
-               for p in parts)
+    return Scatter(g, index, shape).dense()
 
 
 def _concatenate(axis: int, *arrays: Any) -> Any:

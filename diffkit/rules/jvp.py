@@ -27,7 +27,7 @@ from diffkit.rules._index import (
     take_index,
     tile_shapes,
 )
-from diffkit.rules._power import power_slope
+from diffkit.rules._power import scaled_power_slope
 
 # --- elementwise, one argument -----------------------------------------------------
 defjvp(np.negative, lambda t, ans, x: -t)
@@ -84,7 +84,7 @@ defjvp(np.true_divide, lambda t, ans, x, y: t / y,
 
 
 def _power_base(t: Any, ans: Any, x: Any, y: Any) -> Any:
-    return t * power_slope(x, y)
+    return scaled_power_slope(t, x, y)
 
 
 def _power_exponent(t: Any, ans: Any, x: Any, y: Any) -> Any:

@@ -30,7 +30,7 @@ from diffkit.rules._index import (
     take_index,
     tile_shapes,
 )
-from diffkit.rules._power import power_slope
+from diffkit.rules._power import scaled_power_slope
 from diffkit.tracer import unbox
 
 # --- elementwise, one argument -----------------------------------------------------
@@ -90,7 +90,7 @@ defvjp(np.true_divide, lambda g, ans, x, y: g / y,
 
 
 def _power_base(g: Any, ans: Any, x: Any, y: Any) -> Any:
-    return g * power_slope(x, y)
+    return scaled_power_slope(g, x, y)
 
 
 def _power_exponent(g: Any, ans: Any, x: Any, y: Any) -> Any:
