@@ -55,7 +55,8 @@ def test_quick_run_with_autograd_side_by_side(tmp_path):
     pytest.importorskip("autograd")
     rows, text = bench.run(quick=True, output=tmp_path / "latest.md",
                            only=["chain", "derivatives"])
-    assert set(rows[0].times) == {"diffkit", "autograd"}
+    assert set(rows[0].times) == {"diffkit", "by hand", "autograd"}
+    assert rows[0].times["by hand"] is None  # only vectorised workloads have one
     assert "diffkit/autograd grad" in text and "autograd reverse" in text
 
 
@@ -150,6 +151,26 @@ def test_mlp_gradient_matches_hand_written_backprop():
     assert isinstance(got, tuple) and len(got) == 6
     for g, e_ in zip(got, expected, strict=True):
         onp.testing.assert_allclose(g, e_, rtol=1e-10, atol=1e-13)
+
+
+@pytest.mark.parametrize("key", [w.key for w in bench.WORKLOADS if w.by_hand])
+def test_hand_written_reference_gives_the_same_value_and_gradient(key):
+    w = bench.workload(key)
+    f, x = w.build(onp, True)
+    value, grad = w.by_hand(f)(x)
+    expected_value, expected_grad = dk.value_and_grad(w.build(np, True)[0])(x)
+    assert value == pytest.approx(expected_value, rel=1e-12)
+    if not isinstance(grad, tuple):  # the network's parameters are a tuple
+        grad, expected_grad = (grad,), (expected_grad,)
+    for got, want in zip(grad, expected_grad, strict=True):
+        onp.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-13)
+
+
+def test_hand_written_rosenbrock_gradient_is_the_closed_form():
+    w = bench.workload("rosenbrock-1e6")
+    f, x = w.build(onp, True)
+    onp.testing.assert_allclose(w.by_hand(f)(x)[1], rosenbrock_gradient(x),
+                                rtol=1e-13, atol=1e-12)
 
 
 def test_jacobian_case_forward_and_reverse_match_closed_form():

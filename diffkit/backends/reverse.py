@@ -21,7 +21,15 @@ from typing import Any
 
 import numpy as _np
 
-from diffkit.backends.adjoints import Adjoints, Scatter, constant_value, spread
+from diffkit.backends.adjoints import (
+    Adjoints,
+    Scaled,
+    Scatter,
+    scaled,
+    split,
+    spread,
+    written,
+)
 from diffkit.primitives import ANS, Primitive
 from diffkit.tracer import Box, Trace
 from diffkit.trees import flatten, unflatten
@@ -89,7 +97,10 @@ class ReverseTrace(Trace):
         else:
             ans = prim.impl(*values, **kwargs)
         reads = prim.tape_reads
-        if reads is not None and _any_big(ans, values):
+        # (An elementwise result is as big as its biggest argument.)
+        if reads is not None and (
+                type(ans) is _np.ndarray and ans.size >= BIG_ARRAY_SIZE
+                if prim.elementwise else _holds_a_big_array(ans, values)):
             # Big arrays: keep only what the VJP rules will read.  (Small ones
             # skip this bookkeeping, which would cost more than it saves.)
             needed = _needed(parents, reads)
@@ -103,17 +114,21 @@ class ReverseTrace(Trace):
 
 
 #: From this size on, arrays get the memory-saving treatment: zero-memory
-#: stand-ins on the tape for values no rule reads, and adjoints that are one
-#: number everywhere handled as that number.  For smaller arrays the
-#: bookkeeping would cost more than it saves.
+#: stand-ins on the tape for values no rule reads, and adjoints summed and
+#: scaled with as few passes over memory as possible
+#: (:mod:`diffkit.backends.adjoints`).  For smaller arrays the bookkeeping
+#: would cost more than it saves.
 BIG_ARRAY_SIZE = 4096
 
 
-def _any_big(ans: Any, values: list) -> bool:
+def _holds_a_big_array(ans: Any, values: list) -> bool:
     """Whether the output or an argument is an array of BIG_ARRAY_SIZE or more."""
-    if type(ans) is _np.ndarray and ans.size >= BIG_ARRAY_SIZE:
-        return True
-    return any(type(v) is _np.ndarray and v.size >= BIG_ARRAY_SIZE for v in values)
+    if type(ans) is _np.ndarray:
+        return ans.size >= BIG_ARRAY_SIZE
+    for v in values:  # a reduction: a number out of a big array
+        if type(v) is _np.ndarray and v.size >= BIG_ARRAY_SIZE:
+            return True
+    return False
 
 
 def _stand_in(a: Any) -> Any:
@@ -146,43 +161,79 @@ def backward(output: Node, output_bar: Any, tape: list[Node],
     tape can be walked only once: each node lets go of its values as soon as
     its rules have run (PyTorch's ``retain_graph=False``).
     """
-    adjoints = Adjoints()  # node -> the sum of the shares it has received
-    adjoints.add(output, output_bar)
+    adjoints = Adjoints({output: output_bar})  # node -> sum of its shares so far
     for node in reversed(tape):
         # Popping frees each adjoint as soon as it has been passed on.
-        v_bar = adjoints.pop(node)
+        v_bar = adjoints.pop(node, None)
+        if type(v_bar) is Scatter:  # the adjoint of an indexed value
+            v_bar = v_bar.dense()
         prim = node.prim
         if v_bar is not None and prim is not None:  # else: no path to the output
             for i, parent in node.parents:
-                adjoints.add(parent, _share(prim, i, v_bar, node))
+                if type(v_bar) is Scaled or (type(v_bar) is _np.ndarray
+                                             and v_bar.size >= BIG_ARRAY_SIZE):
+                    share = _big_array_share(prim, i, v_bar, node)
+                else:  # small, or traced (higher order): the rule as it is
+                    share = prim.vjp(i, v_bar, node.ans, node.args, node.kwargs)
+                    if prim.elementwise:
+                        share = unbroadcast(share, node.args[i])
+                if parent in adjoints:  # a value used again: its shares add up
+                    adjoints.accumulate(parent, share)
+                else:
+                    adjoints[parent] = share
         if not retain:
             # Everything that used this node's values came later on the tape
             # and is done: freeing them now lets the adjoints still to come
             # reuse the memory (a third less at the peak for big arrays).
             node.ans, node.args = None, ()
-    return adjoints.remaining()
+    return adjoints.written_out()
 
 
-def _share(prim: Primitive, i: int, v_bar: Any, node: Node) -> Any:
-    """The share of argument ``i``: ``v_bar`` times d(node)/d(argument ``i``).
-
-    That is the primitive's VJP rule, with two shortcuts for big arrays (see
+def _big_array_share(prim: Primitive, i: int, v_bar: Any, node: Node) -> Any:
+    """The share of argument ``i``, ``v_bar`` times d(node)/d(argument ``i``),
+    for a big array ``v_bar``: the primitive's VJP rule, applied so that big
+    arrays are written as seldom as possible (see
     :mod:`diffkit.backends.adjoints`).
     """
     if prim.elementwise:
-        g = constant_value(v_bar, BIG_ARRAY_SIZE)
-        if g is None:
-            share = prim.vjp(i, v_bar, node.ans, node.args, node.kwargs)
-        else:  # one number everywhere: let the rule work on the number
-            share = spread(prim.vjp(i, g, node.ans, node.args, node.kwargs),
-                           _np.shape(node.ans))
-        return unbroadcast(share, node.args[i])
-    if prim is _indexing() and type(v_bar) is _np.ndarray:
+        share = _elementwise_share(prim, i, v_bar, node)
+        if type(share) is Scaled and share.shape == _np.shape(node.args[i]):
+            return share
+        return unbroadcast(written(share), node.args[i])
+    if prim is _indexing():
         # The adjoint of x[index]: zeros with v_bar at index, added straight
         # into the sum of x's shares rather than written out on its own.
         x, index = node.args
         return Scatter(v_bar, index, _np.shape(x))
-    return prim.vjp(i, v_bar, node.ans, node.args, node.kwargs)
+    return prim.vjp(i, written(v_bar), node.ans, node.args, node.kwargs)
+
+
+def _elementwise_share(prim: Primitive, i: int, v_bar: Any, node: Node) -> Any:
+    """An elementwise rule's share, with the numbers in ``v_bar`` kept apart.
+
+    An elementwise VJP multiplies ``v_bar`` by the local slope, element by
+    element, so when ``v_bar = factor * base`` the rule can be applied to the
+    number ``factor`` and the product with ``base`` taken last -- or never,
+    when the slope is itself a number (``a - b``, ``3 * a``).
+    """
+    factor, base = split(v_bar, BIG_ARRAY_SIZE)
+    if factor is None:
+        return prim.vjp(i, v_bar, node.ans, node.args, node.kwargs)
+    if base is None:  # one number everywhere: so is the share, if the slope is
+        return spread(prim.vjp(i, factor, node.ans, node.args, node.kwargs),
+                      _np.shape(node.ans))
+    if factor == 1 and not _slope_is_a_number(prim, i, node):
+        return prim.vjp(i, base, node.ans, node.args, node.kwargs)
+    return scaled(prim.vjp(i, factor, node.ans, node.args, node.kwargs), base)
+
+
+def _slope_is_a_number(prim: Primitive, i: int, node: Node) -> bool:
+    """Whether the rule for argument ``i`` reads numbers only (``tape_reads``)."""
+    reads = prim.tape_reads
+    if reads is None:
+        return False
+    return all(_np.ndim(node.ans if j == ANS else node.args[j]) == 0
+               for j in reads[i])
 
 
 @functools.cache
@@ -199,6 +250,8 @@ def unbroadcast(g: Any, target: Any) -> Any:
     of copying is summing.  A real argument gets the real part of a complex
     cotangent (the autograd/JAX convention).
     """
+    if type(g) in _REAL_NUMBERS and type(target) in _REAL_NUMBERS:
+        return g  # scalar code: nothing to sum, nothing complex
     shape, complex_target = _shape_and_complex(target)
     gshape, complex_g = _shape_and_complex(g)
     to_real = complex_g and not complex_target
@@ -218,6 +271,9 @@ def unbroadcast(g: Any, target: Any) -> Any:
     if to_real:
         g = dnp.real(g)
     return g
+
+
+_REAL_NUMBERS = (float, _np.float64, int)
 
 
 def _shape_and_complex(x: Any) -> tuple[tuple[int, ...], bool]:
