@@ -5,11 +5,14 @@ is written once, as a function of a NumPy-like namespace ``np``; the runner
 hands it ``diffkit.numpy`` and ``autograd.numpy`` in turn, so both libraries
 time exactly the same Python code, in the same process, on the same data.
 
-Two numbers matter (see ``benchmarks/README.md``):
+The numbers that matter (see ``benchmarks/README.md``):
 
 * ``grad/f``: how many evaluations of ``f`` one gradient costs.  The cheap
   gradient principle says a small constant for reverse mode; on the
   vectorised workloads, where NumPy does the work, diffkit aims at 3 or less.
+* ``diffkit/by hand``: on the vectorised workloads, diffkit's gradient time
+  over a value-and-gradient written out by hand in plain NumPy, the floor for
+  any AD built on NumPy.
 * ``diffkit/autograd``: diffkit's gradient time over autograd's for the same
   call.  On the small workloads (a chain of 1,000 scalar operations,
   ``taylor_sine``, tiny arrays) the time is the interpreter's own overhead per

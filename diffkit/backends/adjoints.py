@@ -1,12 +1,19 @@
-"""Summing the shares of backpropagation without wasting memory.
+"""Backpropagation's shares of big arrays, with as few passes over memory as possible.
 
 :func:`diffkit.backends.reverse.backward` hands each node's parents their
 shares of the adjoint, and a value used several times adds its shares up.
-Written naively, ``adjoint = adjoint + share``, every share of a big array
-costs a fresh array.  This module keeps the same sums with less traffic,
-which is most of what a gradient costs when the arrays are big (a million
-elements is 8 MB, and writing to fresh memory is slower than computing):
+Written naively -- ``share = rule(g)``, ``adjoint = adjoint + share`` --
+every step over a big array writes a fresh one.  At a million elements (8 MB)
+that traffic, not the arithmetic, is what a gradient costs: NumPy computes
+faster than it can write to memory it has not touched yet.  This module does
+the same sums in fewer passes:
 
+* The adjoint of ``np.sum(...)`` is one number spread over a whole array, and
+  the share ``-a``, ``a - b``, ``3 * a`` or ``a / 2`` hands to ``a`` is the
+  cotangent times a number.  :func:`split` and :class:`Scaled` keep such a
+  number apart from its array, so it is folded into the next rule that
+  touches the array (``g * 2 * x`` with ``g = -base`` is ``(-2 * x) * base``)
+  or into the sum it lands in (``total -= base``) -- never a pass of its own.
 * The adjoint of ``x[index]`` is zeros of ``x``'s shape holding ``g`` at
   ``index``.  A :class:`Scatter` stands for that array without writing it;
   when it meets the other shares of ``x`` it is added straight into their sum
@@ -15,9 +22,9 @@ elements is 8 MB, and writing to fresh memory is slower than computing):
   added into it in place.  A share itself is never written into: rules may
   hand the same array to several parents (the adjoint of ``a + b`` is ``g``
   for both).
-* The adjoint of ``np.sum(...)`` is one number spread over a whole array;
-  :func:`constant_value` recognises such an adjoint, so that elementwise
-  rules can work on the number rather than on a million copies of it.
+
+None of this changes a single value: the lazy forms are written out (see
+:func:`written`) wherever a rule needs an ordinary array.
 """
 
 from __future__ import annotations

@@ -12,6 +12,11 @@ computed by the primitive's VJP (vector-Jacobian product) rule.  A value
 used twice receives two shares, which add up: that is the ``+=`` of
 backpropagation.  One backward pass gives the derivative of one output with
 respect to *all* inputs at once -- the "cheap gradient".
+
+Numbers and small arrays take exactly that path.  Big arrays take the same
+path with less memory traffic: the tape keeps only the values the rules will
+read, and :mod:`diffkit.backends.adjoints` sums and scales the shares in as
+few passes as it can.
 """
 
 from __future__ import annotations
