@@ -28,6 +28,7 @@ from diffkit.rules._index import (
     tile_shapes,
 )
 from diffkit.rules._power import scaled_power_slope
+from diffkit.rules._products import cumprod_tangent, others_product
 
 # --- elementwise, one argument -----------------------------------------------------
 defjvp(np.negative, lambda t, ans, x: -t)
@@ -151,7 +152,9 @@ def _spread(v: Any, x: Any, axis: Any, keepdims: bool) -> Any:
 
 def _prod_jvp(t: Any, ans: Any, x: Any, axis: Any = None, dtype: Any = None,
               keepdims: bool = False) -> Any:
-    return np.sum(t * (_spread(ans, x, axis, keepdims) / x),
+    # Each tangent entry times the product of the other entries (exact at
+    # zeros, unlike ans / x), summed over the reduced axes.
+    return np.sum(t * others_product(x, axis),
                   axis=from_right(axis, np.ndim(x)), keepdims=keepdims)
 
 
@@ -192,10 +195,13 @@ defjvp(np.cumsum, _cumsum_jvp)
 
 
 def _cumprod_jvp(t: Any, ans: Any, x: Any, axis: Any = None, **kw: Any) -> Any:
-    # d ans[j] = ans[j] * sum_{i <= j} t[i] / x[i]  (x nonzero, as in the VJP)
-    if axis is None:
-        return ans * np.cumsum(_flat(t) / np.ravel(x), axis=-1)
-    return ans * np.cumsum(t / x, axis=from_right(axis, np.ndim(x))[0])
+    # d ans[j] = x[j] d ans[j-1] + ans[j-1] t[j]: the product rule on
+    # ans[j] = ans[j-1] x[j], solved as a recurrence (no division by x).
+    if axis is None:  # ans is the running product of the flattened x
+        return cumprod_tangent(_flat(t), ans, np.ravel(x))
+    ax = from_right(axis, np.ndim(x))[0]  # the same axis of t, x and ans
+    last = [np.moveaxis(v, ax, -1) for v in (t, ans, x)]
+    return np.moveaxis(cumprod_tangent(*last), -1, ax)
 
 
 def _flat(t: Any) -> Any:

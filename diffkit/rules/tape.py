@@ -42,3 +42,8 @@ deftape(np.true_divide, {0: (1,), 1: (0, 1)})
 # exponent also reads the output (log(x) * x**y).
 deftape(np.power, {0: (0, 1), 1: (0, "ans")})
 deftape(np.float_power, {0: (0, 1), 1: (0, "ans")})
+
+# prod's slopes are products of the other entries of x: the output is not
+# read.  cumprod's recurrences read x and the running products themselves.
+deftape(np.prod, {0: (0,)})
+deftape(np.cumprod, {0: (0,)}, ans=True)

@@ -31,6 +31,7 @@ from diffkit.rules._index import (
     tile_shapes,
 )
 from diffkit.rules._power import scaled_power_slope
+from diffkit.rules._products import cumprod_cotangent, others_product
 from diffkit.tracer import unbox
 
 # --- elementwise, one argument -----------------------------------------------------
@@ -165,8 +166,10 @@ defvjp(np.sum, lambda g, ans, x, axis=None, dtype=None, keepdims=False:
        _spread(g, x, axis, keepdims))
 defvjp(np.mean, lambda g, ans, x, axis=None, dtype=None, keepdims=False:
        _spread(g, x, axis, keepdims) / _count(x, axis))
+# The slope of prod in x_i is the product of the other entries (not ans / x_i,
+# which is 0 / 0 at a zero): see diffkit.rules._products.
 defvjp(np.prod, lambda g, ans, x, axis=None, dtype=None, keepdims=False:
-       _spread(g * ans, x, axis, keepdims) / x)
+       _spread(g, x, axis, keepdims) * others_product(x, axis))
 
 
 def _extremum_vjp(g: Any, ans: Any, x: Any, axis: Any = None, keepdims: bool = False,
@@ -208,18 +211,16 @@ def _cumsum_vjp(g: Any, ans: Any, x: Any, axis: Any = None, **kw: Any) -> Any:
 defvjp(np.cumsum, _cumsum_vjp)
 
 
-def _reverse_cumsum(v: Any, axis: int) -> Any:
-    """``out[i] = sum(v[i:])`` along ``axis``: the adjoint of a running sum."""
-    return np.flip(np.cumsum(np.flip(v, axis), axis), axis)
-
-
 def _cumprod_vjp(g: Any, ans: Any, x: Any, axis: Any = None, **kw: Any) -> Any:
-    # ans[j] = prod(x[:j+1]), so d ans[j] / d x[i] = ans[j] / x[i] for i <= j:
-    # the cotangent of x[i] is sum over j >= i of g[j] ans[j], divided by x[i].
-    # (Like autograd's, this rule needs the entries of x to be nonzero.)
-    if axis is None:
-        return np.reshape(_reverse_cumsum(g * ans, 0) / np.ravel(x), np.shape(x))
-    return _reverse_cumsum(g * ans, axis) / x
+    # ans[j] = x[0] ... x[j]; the cotangent of x[i] gathers g[j] times the
+    # product of the others in ans[j], for every j >= i.  cumprod_cotangent
+    # sums these by a backward recurrence, with no division by x[i]: exact
+    # where x has zeros, and differentiable again.
+    if axis is None:  # ans is the running product of the flattened x
+        return np.reshape(cumprod_cotangent(g, ans, np.ravel(x)), np.shape(x))
+    ax = axis % np.ndim(x)
+    last = [np.moveaxis(v, ax, -1) for v in (g, ans, x)]
+    return np.moveaxis(cumprod_cotangent(*last), -1, ax)
 
 
 defvjp(np.cumprod, _cumprod_vjp)
