@@ -35,7 +35,7 @@ import functools
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from diffkit.errors import MissingRuleError
+from diffkit.errors import MissingRuleError, TracedValueError
 from diffkit.tracer import Box, unbox
 
 __all__ = [
@@ -110,6 +110,13 @@ class Primitive:
                     trace = t
         if trace is None:
             return self.impl(*args, **kwargs)
+        if "out" in kwargs and kwargs["out"] is not None:
+            raise TracedValueError(
+                f"{self.name}(..., out=...) was given a value that is being "
+                "differentiated: writing the result into an existing array "
+                "would hide it from the derivative. Use the returned value "
+                f"instead, e.g. y = np.{self.name}(x)."
+            )
         if not self.differentiable:
             return self.impl(*[unbox(a) for a in args], **kwargs)
         return trace.process_primitive(self, args, kwargs)

@@ -244,3 +244,29 @@ def test_tape_keeps_only_what_the_rules_read(monkeypatch):
     # ... and the gradient is unchanged: d/dx (3 e^x + x)
     g = dk.grad(lambda x: np.sum(np.exp(x) * 3.0 + x))(onp.linspace(0.1, 1.0, 5000))
     onp.testing.assert_allclose(g, 3 * onp.exp(onp.linspace(0.1, 1.0, 5000)) + 1)
+
+
+@pytest.mark.parametrize("method", ["forward", "reverse", "symbolic"])
+def test_out_argument_with_a_traced_value_is_refused(method):
+    # np.sin(x, out=y) would write into a plain array the derivative cannot
+    # follow: reverse mode used to return zeros without a word.
+    def f(x):
+        y = np.zeros(3)
+        np.sin(x, out=y)
+        return np.sum(y)
+
+    with pytest.raises(dk.TracedValueError, match=r"out=.*y = np.sin\(x\)"):
+        dk.grad(f, method=method)(onp.ones(3))
+    plain = onp.zeros(2)
+    np.sin(onp.ones(2), out=plain)  # untraced: NumPy's behaviour, unchanged
+    onp.testing.assert_array_equal(plain, onp.sin(onp.ones(2)))
+
+
+@pytest.mark.parametrize("method", MODES)
+def test_round_floor_ceil_trunc_of_a_traced_value_are_steps(method):
+    def f(x):
+        return x * round(x) + math.floor(x) + math.ceil(x) * x + math.trunc(x)
+
+    # away from the jumps: d/dx = round(x) + ceil(x) = 2 + 3 at x = 2.3
+    assert dk.derivative(f, 2.3, method=method) == pytest.approx(5.0, rel=1e-15)
+    assert f(2.3) == pytest.approx(2.3 * 2 + 2 + 3 * 2.3 + 2, rel=1e-15)

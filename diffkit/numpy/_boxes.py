@@ -78,6 +78,11 @@ Box.__int__ = _to_scalar("int")  # type: ignore[attr-defined]
 Box.__complex__ = _to_scalar("complex")  # type: ignore[attr-defined]
 Box.__index__ = _to_scalar("int")  # type: ignore[attr-defined]
 Box.__bool__ = lambda self: bool(unbox(self))  # type: ignore[attr-defined]
+# round(x), math.floor(x)...: steps, whose derivative is zero where it exists.
+Box.__round__ = lambda self, ndigits=None: dnp.round(self, ndigits or 0)  # type: ignore
+Box.__floor__ = lambda self: dnp.floor(self)  # type: ignore[attr-defined]
+Box.__ceil__ = lambda self: dnp.ceil(self)  # type: ignore[attr-defined]
+Box.__trunc__ = lambda self: dnp.trunc(self)  # type: ignore[attr-defined]
 Box.__len__ = lambda self: len(unbox(self))  # type: ignore[attr-defined]
 
 
