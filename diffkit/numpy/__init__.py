@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as _np
 
-from diffkit.numpy import linalg, random
+from diffkit.numpy import fft, linalg, random
 from diffkit.numpy._primitives import PRIMITIVES as _P
 from diffkit.primitives import Primitive as _Primitive
 from diffkit.tracer import Box as _Box
@@ -408,6 +408,7 @@ def __getattr__(name: str) -> Any:
 
 
 from diffkit.numpy import _boxes  # noqa: E402,F401  (gives boxes their operators)
+from diffkit.rules import fft as _fft_rules  # noqa: E402,F401
 from diffkit.rules import jvp as _jvp_rules  # noqa: E402,F401
 from diffkit.rules import linalg as _linalg_rules  # noqa: E402,F401
 from diffkit.rules import sympy as _sympy_rules  # noqa: E402,F401
