@@ -303,6 +303,27 @@ case("pinv", linalg.pinv, A3)
 case("pinv", linalg.pinv, rand(4, 2, seed=3), label="tall")
 case("pinv", linalg.pinv, rand(2, 4, seed=3), label="wide")
 
+# Decompositions.  Singular vectors come in pairs fixed up to a common sign:
+# the cases fix the sign NumPy happens to pick, column by column of U, row by
+# row of Vh, so that the functions are deterministic.
+CPLX33 = rand(3, 3, seed=4) + 1j * rand(3, 3, seed=5)
+case("svd_values", linalg.svd_values, rand(3, 3, seed=4))
+case("svd_values", linalg.svd_values, rand(2, 4, 3, seed=4), label="stack,tall")
+case("svd_values", linalg.svd_values, CPLX33, label="complex")
+case("svd_values", lambda a: linalg.svd_values(a, hermitian=True),
+     distinct_symmetric(3) + onp.triu(rand(3, 3, seed=6), 1), label="hermitian")
+case("svd_u", lambda a: _fixed_sign(linalg.svd_u(a)), rand(3, 3, seed=4))
+case("svd_u", lambda a: _fixed_sign(linalg.svd_u(a, full_matrices=False)),
+     rand(2, 4, 3, seed=4), label="stack,thin tall")
+case("svd_u", lambda a: _fixed_sign(linalg.svd_u(a, False)), rand(3, 4, seed=4),
+     label="thin wide")
+case("svd_vh", lambda a: _fixed_sign(np.swapaxes(linalg.svd_vh(a), -1, -2)),
+     rand(3, 3, seed=4))
+case("svd_vh", lambda a: _fixed_sign(np.swapaxes(linalg.svd_vh(a, False), -1, -2)),
+     rand(2, 3, 4, seed=4), label="stack,thin wide")
+case("svd_vh", lambda a: _fixed_sign(np.swapaxes(linalg.svd_vh(a, False), -1, -2)),
+     rand(4, 3, seed=4), label="thin tall")
+
 # Functions of diffkit.numpy built from the primitives (no rules of their own).
 case("vdot", np.vdot, X23, rand(2, 3, seed=1))
 case("inner", np.inner, X23, rand(4, 3, seed=1))

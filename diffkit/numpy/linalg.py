@@ -1,11 +1,12 @@
 """``diffkit.numpy.linalg``: NumPy's linear algebra, differentiable.
 
 ``inv``, ``det``, ``solve``, ``cholesky`` and ``pinv`` are primitives, as are
-the pieces ``slogdet`` and ``eigh`` return (``logabsdet``, ``eigh_values``,
-``eigh_vectors``) and the 2-norm ``norm2``; their VJP and JVP rules are
-written in matrix calculus in :mod:`diffkit.rules.linalg`.  ``norm`` (every
-``ord``), ``matrix_power`` and ``multi_dot`` are built from primitives.
-On plain arrays every function gives exactly NumPy's result.
+the pieces the decompositions return: ``logabsdet`` (of ``slogdet``),
+``eigh_values`` and ``eigh_vectors`` (of ``eigh``), ``svd_values``,
+``svd_u`` and ``svd_vh`` (of ``svd``), and the 2-norm ``norm2``.  Their VJP
+and JVP rules are written in matrix calculus in :mod:`diffkit.rules.linalg`.
+``norm`` (every ``ord``), ``matrix_power`` and ``multi_dot`` are built from
+primitives.  On plain arrays every function gives exactly NumPy's result.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from diffkit.tracer import Box, unbox
 
 __all__ = [
     "inv", "det", "slogdet", "solve", "norm", "cholesky", "eigh", "eigvalsh",
-    "pinv", "matrix_power", "multi_dot", "LinAlgError",
+    "pinv", "matrix_power", "multi_dot", "svd", "svdvals", "LinAlgError",
 ]
 
 LinAlgError = _np.linalg.LinAlgError
@@ -43,6 +44,18 @@ def _eigh_vectors(a: Any, UPLO: str = "L") -> Any:
     return _np.linalg.eigh(a, UPLO=UPLO)[1]  # type: ignore[call-overload]
 
 
+def _svd_values(a: Any, hermitian: bool = False) -> Any:
+    return _np.linalg.svd(a, compute_uv=False, hermitian=hermitian)
+
+
+def _svd_u(a: Any, full_matrices: bool = True, hermitian: bool = False) -> Any:
+    return _np.linalg.svd(a, full_matrices=full_matrices, hermitian=hermitian)[0]
+
+
+def _svd_vh(a: Any, full_matrices: bool = True, hermitian: bool = False) -> Any:
+    return _np.linalg.svd(a, full_matrices=full_matrices, hermitian=hermitian)[2]
+
+
 def _vector_2norm(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
     return _np.sqrt(_np.sum(_np.abs(x) ** 2, axis=axis, keepdims=keepdims))
 
@@ -50,6 +63,9 @@ def _vector_2norm(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
 logabsdet = Primitive(_logabsdet, "logabsdet", latex=r"\log|\det|", cost=3)
 eigh_values = Primitive(_eigh_values, "eigh_values", cost=3)
 eigh_vectors = Primitive(_eigh_vectors, "eigh_vectors", cost=3)
+svd_values = Primitive(_svd_values, "svd_values", latex=r"\sigma", cost=3)
+svd_u = Primitive(_svd_u, "svd_u", cost=3)
+svd_vh = Primitive(_svd_vh, "svd_vh", cost=3)
 norm2 = Primitive(_vector_2norm, "norm", latex=r"\lVert\cdot\rVert", cost=2)
 
 
@@ -65,6 +81,14 @@ class EighResult(NamedTuple):
 
     eigenvalues: Any
     eigenvectors: Any
+
+
+class SVDResult(NamedTuple):
+    """``svd``'s result, with NumPy's field names."""
+
+    U: Any
+    S: Any
+    Vh: Any
 
 
 def slogdet(a: Any) -> SlogdetResult:
@@ -109,6 +133,95 @@ def eigh(a: Any, UPLO: str = "L") -> EighResult:
 def eigvalsh(a: Any, UPLO: str = "L") -> Any:
     """Eigenvalues (ascending) of a real symmetric matrix."""
     return eigh_values(a, UPLO=UPLO)
+
+
+def svd(a: Any, full_matrices: bool = True, compute_uv: bool = True,
+        hermitian: bool = False) -> Any:
+    """Singular value decomposition ``a = U @ (S[..., None] * Vh)``, as NumPy's.
+
+    Returns ``SVDResult(U, S, Vh)``, or only the singular values ``S``
+    (descending) when ``compute_uv`` is false.  Stacks of matrices (leading
+    axes) are decomposed matrix by matrix.
+
+    **What is differentiable.**
+
+    * The singular values, always (``d sigma_i = Re(u_i^H dA v_i)``), for
+      real and complex ``a``.  Where two of them are equal, each one alone
+      is not differentiable, but symmetric functions of them -- their sum,
+      the nuclear norm -- still get the right derivative.
+    * The singular vectors, where the singular values are distinct and
+      nonzero (a zero one is allowed for a square matrix, if it is the only
+      one).  At equal singular values the vectors are not differentiable and
+      their derivatives come out infinite or NaN; no error is raised, so
+      that ``S`` from the same call still differentiates.
+    * For a matrix that is not square, ``U`` and ``Vh`` of the *thin*
+      decomposition only: with ``full_matrices=True`` the extra columns of
+      ``U`` (or rows of ``Vh``) are any orthonormal basis of the rest of the
+      space, with no derivative, so differentiating them raises an error
+      asking for ``full_matrices=False``.  ``S`` of that call differentiates.
+
+    A pair of singular vectors is unique only up to a common sign (a common
+    phase ``e^{i phi}`` for complex ``a``).  For real ``a``, NumPy's sign
+    choice does not jump under small changes of ``a``, so the derivatives of
+    ``U`` and ``Vh`` themselves are those of the arrays NumPy returns.  For
+    complex ``a`` the phase NumPy picks follows no formula; diffkit's
+    derivatives keep ``u_i`` and ``v_i`` consistent (``dA`` is always
+    reproduced) with the phase of ``v_i`` held fixed, so differentiate
+    quantities that do not depend on the phase: ``U @ Vh``, ``u_i u_i^H``,
+    ``|U|``, ``S``...
+
+    With ``hermitian=True``, NumPy decomposes ``a`` through ``eigh``, which
+    reads only the lower triangle (and the real part of the diagonal); the
+    derivative is that of this function of ``a``, zero on the strict upper
+    triangle, as for :func:`eigh`.
+
+    Examples
+    --------
+    The gradient of the nuclear norm ``sum(S)`` is ``U @ Vh``:
+
+    >>> import diffkit as dk
+    >>> import diffkit.numpy as np
+    >>> a = np.array([[3.0, 0.0], [4.0, 5.0]])
+    >>> grad = dk.grad(lambda a: np.sum(np.linalg.svd(a).S))(a)
+    >>> u, s, vh = np.linalg.svd(a)
+    >>> bool(np.allclose(grad, u @ vh))
+    True
+    >>> s
+    array([6.70820393, 2.23606798])
+    """
+    if not isinstance(a, Box):
+        if not compute_uv:
+            return _np.linalg.svd(a, compute_uv=False, hermitian=hermitian)
+        return SVDResult(*_np.linalg.svd(a, full_matrices=full_matrices,
+                                         hermitian=hermitian))
+    values = svd_values(a, hermitian=hermitian)
+    if not compute_uv:
+        return values
+    return SVDResult(svd_u(a, full_matrices=full_matrices, hermitian=hermitian),
+                     values,
+                     svd_vh(a, full_matrices=full_matrices, hermitian=hermitian))
+
+
+def svdvals(x: Any) -> Any:
+    """Singular values of ``x`` (or of each matrix of a stack), descending.
+
+    The same as ``svd(x, compute_uv=False)``: differentiable for real and
+    complex matrices, with gradient ``conj(u_i) v_i^T`` for ``sigma_i``.
+
+    Examples
+    --------
+    >>> import diffkit as dk
+    >>> import diffkit.numpy as np
+    >>> a = np.array([[2.0, 0.0], [0.0, -3.0]])
+    >>> np.linalg.svdvals(a)
+    array([3., 2.])
+    >>> dk.grad(lambda a: np.linalg.svdvals(a)[0])(a)  # u_1 v_1^T
+    array([[ 0.,  0.],
+           [ 0., -1.]])
+    """
+    if not isinstance(x, Box):
+        return _np.linalg.svd(x, compute_uv=False)
+    return svd_values(x)
 
 
 def matrix_power(a: Any, n: int) -> Any:

@@ -13,6 +13,10 @@ diffkit's own primitives so that it can be differentiated again:
   ``A_bar = V (diag(w_bar) + F o (V^T V_bar)) V^T``
 * ``pinv``: Golub and Pereyra's differential (for a matrix of constant rank)
   and its adjoint
+* ``svd``: with ``P = U^H dA V``, ``ds = Re diag(P)``,
+  ``dU = U (F o (P S + S P^H)) + (I - U U^H) dA V S^-1`` and
+  ``dV = V (F o (S P + P^H S)) + (I - V V^H) dA^H U S^-1``, where now
+  ``F[i, j] = 1 / (s[j]^2 - s[i]^2)``; their adjoints below
 
 ``Phi`` keeps the lower triangle and halves the diagonal; ``F[i, j] = 1 /
 (w[j] - w[i])`` off the diagonal, which is why ``eigh`` needs distinct
@@ -34,14 +38,17 @@ libraries.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from typing import Any
 
 import numpy as _np
 
 from diffkit import numpy as np
 from diffkit.backends.reverse import unbroadcast
+from diffkit.errors import NotApplicable
 from diffkit.numpy import linalg
-from diffkit.primitives import defjvp, defvjp
+from diffkit.primitives import defjvp, defsympy, defvjp
 from diffkit.rules._axes import from_right
 from diffkit.rules.vjp import _spread
 
@@ -65,12 +72,55 @@ def _last2(x: Any) -> Any:
     return np.expand_dims(np.expand_dims(x, -1), -1)
 
 
+def _H(a: Any) -> Any:
+    """Conjugate transpose of every matrix of a stack (the transpose if real)."""
+    return np.conj(_T(a)) if np.iscomplexobj(a) else _T(a)
+
+
+def _like(x: Any, a: Any) -> Any:
+    """``x`` as the cotangent of ``a``: its real part when ``a`` is real."""
+    return np.real(x) if np.iscomplexobj(x) and not np.iscomplexobj(a) else x
+
+
 def _real_only(name: str, a: Any) -> None:
     if np.iscomplexobj(a):
         raise NotImplementedError(
             f"diffkit differentiates numpy.linalg.{name} for real matrices only; "
             "split a complex problem into real and imaginary parts."
         )
+
+
+class _Undefined(_np.ndarray):
+    """The tangent of an output that has no derivative.
+
+    Forward mode pushes tangents into every output of a call, used or not:
+    ``u, s, vh = svd(a)`` gives ``U`` and ``Vh`` tangents even when only
+    ``s`` is used afterwards.  Where an output has no derivative its tangent
+    is this placeholder, harmless while unused; the first computation with
+    it raises the error it carries -- as reverse mode does, there, as soon
+    as a cotangent arrives.
+    """
+
+    message: str = ""
+
+    def __array_finalize__(self, obj: Any) -> None:
+        self.message = getattr(obj, "message", "")
+
+    def __array_ufunc__(self, *args: Any, **kwargs: Any) -> Any:
+        raise ValueError(self.message)
+
+    def __array_function__(self, func: Any, types: Any, args: Any, kwargs: Any
+                           ) -> Any:
+        if func in (_np.shape, _np.ndim, _np.size):  # looking is harmless
+            return func(self.view(_np.ndarray), *args[1:], **kwargs)
+        raise ValueError(self.message)
+
+
+def _undefined(shape: tuple[int, ...], message: str) -> Any:
+    """A tangent of ``shape`` that raises ``ValueError(message)`` when used."""
+    tangent = _np.full(shape, _np.nan).view(_Undefined)
+    tangent.message = message
+    return tangent
 
 
 # --- inverse, determinants, solve --------------------------------------------------
@@ -265,3 +315,205 @@ def _pinv_vjp(g: Any, ans: Any, a: Any, *args: Any, **kw: Any) -> Any:
 
 defvjp(linalg.pinv, _pinv_vjp)
 defjvp(linalg.pinv, _pinv_jvp)
+
+
+# --- the symbolic method and the numerical decompositions ---------------------------
+def _no_formula(name: str, why: str) -> Callable[..., Any]:
+    """The SymPy rule of a decomposition computed by iteration, not by formula:
+    it says so, rather than suggest adding a rule that cannot exist."""
+    def rule(*args: Any, **kwargs: Any) -> Any:
+        from diffkit.backends.symbolic import user_line
+
+        raise NotApplicable(
+            f"symbolic differentiation needs a closed-form expression, but "
+            f"{name} has none: {why} (at {user_line()}). Use method='forward' "
+            "or 'reverse'.")
+
+    return rule
+
+
+# --- singular value decomposition --------------------------------------------------
+# With A = U S V^H (thin: k = min(m, n) columns in U and V), differentiate:
+#   dA = dU S V^H + U dS V^H + U S dV^H.
+# Multiplying by U^H on the left and V on the right, with P = U^H dA V,
+#   P = (U^H dU) S + dS + S (dV^H V).
+# U^H dU and V^H dV are skew-Hermitian (U^H U = I), so the diagonal gives the
+# singular values, ds = Re diag(P), and the parts off the diagonal of P and
+# P^H give two equations for the two unknown entries (i, j) of U^H dU and
+# V^H dV, solved by dividing by s[j]^2 - s[i]^2.  The imaginary diagonal of
+# U^H dU and V^H dV -- a change of the common phase of u_i and v_i -- is
+# fixed only in its difference, Im P_ii / s_i: we give it all to U, which
+# holds the phase of each v_i fixed.  A tall U (or the V of a wide A) also
+# turns out of its own span, along (I - U U^H) dA V S^-1.
+#
+# The VJPs are the transposes of these maps for the pairing Re sum(X * Y)
+# (docs/complex.md): every U^H above becomes a U^T, every U a conj(U).
+def _hermitian_from(a: Any) -> Any:
+    """The Hermitian matrix ``svd(..., hermitian=True)`` factors: NumPy calls
+    ``eigh``, which reads the lower triangle and the real part of the diagonal."""
+    low = np.tril(a, -1)
+    return low + _H(low) + np.real(a) * _np.eye(np.shape(a)[-1])
+
+
+def _hermitian_to(a_bar: Any) -> Any:
+    """Adjoint of :func:`_hermitian_from`."""
+    n = np.shape(a_bar)[-1]
+    return np.tril(a_bar + _H(a_bar), -1) + np.real(a_bar) * _np.eye(n)
+
+
+def _svd_factors(a: Any, full_matrices: bool, hermitian: bool
+                 ) -> tuple[Any, Any, Any]:
+    """``U``, ``s`` and ``V`` of the call being differentiated.
+
+    ``U`` and ``V`` come from the same call -- same ``full_matrices`` -- so
+    that their signs (phases) belong together.
+    """
+    u = linalg.svd_u(a, full_matrices=full_matrices, hermitian=hermitian)
+    vh = linalg.svd_vh(a, full_matrices=full_matrices, hermitian=hermitian)
+    return u, linalg.svd_values(a, hermitian=hermitian), _H(vh)
+
+
+def _full_vectors(a: Any, full_matrices: bool) -> str | None:
+    """Why the singular vectors of this call have no derivative, if they have none."""
+    m, n = np.shape(a)[-2:]
+    if not full_matrices or m == n:
+        return None
+    return (f"The singular vectors of a {m} x {n} matrix from svd(a, "
+            "full_matrices=True) are not differentiable: the extra "
+            f"{'columns of U' if m > n else 'rows of Vh'} can be any orthonormal "
+            "basis of the rest of the space. Pass full_matrices=False for the "
+            "thin decomposition, whose vectors are differentiable.")
+
+
+def _svd_values_jvp(t: Any, ans: Any, a: Any, hermitian: bool = False) -> Any:
+    u, _, v = _svd_factors(a, False, hermitian)
+    if hermitian:
+        t = _hermitian_from(t)
+    return np.real(np.sum(np.conj(u) * np.matmul(t, v), axis=-2))  # Re diag(P)
+
+
+def _svd_values_vjp(g: Any, ans: Any, a: Any, hermitian: bool = False) -> Any:
+    u, _, v = _svd_factors(a, False, hermitian)
+    if np.iscomplexobj(g):  # the singular values are real: only Re(g) counts
+        g = np.real(g)
+    a_bar = np.matmul(np.conj(u) * np.expand_dims(g, -2), _T(v))  # conj(U) G V^T
+    return _like(_hermitian_to(a_bar) if hermitian else a_bar, a)
+
+
+def _quiet_at_ties(rule: Callable[..., Any]) -> Callable[..., Any]:
+    """Run a rule that divides by gaps between eigenvalues (singular values)
+    without NumPy's divide-by-zero warnings.
+
+    At equal values the vectors have no derivative and the rule gives
+    infinities or NaNs, as documented.  Forward mode runs the rule for every
+    output of a call, used or not -- ``svd(a).S`` at ``a = I`` must not warn
+    about the tangent of ``U`` nobody asked for.
+    """
+    @functools.wraps(rule)
+    def quiet(*args: Any, **kwargs: Any) -> Any:
+        with _np.errstate(divide="ignore", invalid="ignore"):
+            return rule(*args, **kwargs)
+
+    return quiet
+
+
+@_quiet_at_ties
+def _svd_vectors_jvp(t: Any, a: Any, full_matrices: bool, hermitian: bool
+                     ) -> tuple[Any, Any]:
+    """Tangents ``(dU, dV)`` for tangents ``t`` of ``a``."""
+    u, s, v = _svd_factors(a, full_matrices, hermitian)
+    if hermitian:
+        t = _hermitian_from(t)
+    m, n = np.shape(a)[-2:]
+    f = _inverse_gaps(s * s)
+    tv = np.matmul(t, v)
+    p = np.matmul(_H(u), tv)
+    row, col = np.expand_dims(s, -2), np.expand_dims(s, -1)  # s[j], s[i]
+    du_skew = f * (p * row + col * _H(p))
+    dv_skew = f * (col * p + _H(p) * row)
+    if np.iscomplexobj(p):
+        du_skew = du_skew + 1j * _np.eye(np.shape(s)[-1]) * np.imag(p) / row
+    du = np.matmul(u, du_skew)
+    dv = np.matmul(v, dv_skew)
+    if m > n:  # (I - U U^H) dA V S^-1, with U^H dA V = P already at hand
+        du = du + (tv - np.matmul(u, p)) / row
+    if n > m:  # the same for the V of a wide matrix
+        th_u = np.matmul(_H(t), u)
+        dv = dv + (th_u - np.matmul(v, _H(p))) / row
+    return du, dv
+
+
+@_quiet_at_ties
+def _svd_vectors_vjp(u_bar: Any, v_bar: Any, a: Any, full_matrices: bool,
+                     hermitian: bool) -> Any:
+    """The cotangent of ``a`` for cotangents ``u_bar`` of U and ``v_bar`` of V
+    (either may be None): the transpose of :func:`_svd_vectors_jvp`."""
+    u, s, v = _svd_factors(a, full_matrices, hermitian)
+    m, n = np.shape(a)[-2:]
+    f = _inverse_gaps(s * s)
+    row, col = np.expand_dims(s, -2), np.expand_dims(s, -1)
+    # a_bar = (conj(U) P_bar + right) V^T + conj(U) left: P_bar collects the
+    # cotangent of P, right and left the terms of the projections
+    p_bar: Any = 0.0
+    right: Any = 0.0
+    left = None
+    if u_bar is not None:
+        mu = np.matmul(_T(u), u_bar)  # the cotangent of U^H dU, as seen from U
+        fm = f * mu
+        p_bar = (fm + _H(fm)) * row
+        if np.iscomplexobj(mu):
+            p_bar = p_bar + 1j * _np.eye(np.shape(s)[-1]) * np.imag(mu) / row
+        if m > n:
+            right = (u_bar - np.matmul(np.conj(u), mu)) / row
+    if v_bar is not None:
+        fm = f * np.matmul(_T(v), v_bar)
+        p_bar = p_bar + col * (fm + _H(fm))
+        if n > m:
+            w = _H(v_bar)
+            left = (w - np.matmul(np.matmul(w, np.conj(v)), _T(v))) / col
+    a_bar = np.matmul(np.matmul(np.conj(u), p_bar) + right, _T(v))
+    if left is not None:
+        a_bar = a_bar + np.matmul(np.conj(u), left)
+    return _like(_hermitian_to(a_bar) if hermitian else a_bar, a)
+
+
+def _svd_u_jvp(t: Any, ans: Any, a: Any, full_matrices: bool = True,
+               hermitian: bool = False) -> Any:
+    if why := _full_vectors(a, full_matrices):
+        return _undefined((np.shape(t)[0], *np.shape(ans)), why)
+    return _svd_vectors_jvp(t, a, full_matrices, hermitian)[0]
+
+
+def _svd_vh_jvp(t: Any, ans: Any, a: Any, full_matrices: bool = True,
+                hermitian: bool = False) -> Any:
+    if why := _full_vectors(a, full_matrices):
+        return _undefined((np.shape(t)[0], *np.shape(ans)), why)
+    return _H(_svd_vectors_jvp(t, a, full_matrices, hermitian)[1])
+
+
+def _svd_u_vjp(g: Any, ans: Any, a: Any, full_matrices: bool = True,
+               hermitian: bool = False) -> Any:
+    if why := _full_vectors(a, full_matrices):
+        raise ValueError(why)
+    return _svd_vectors_vjp(g, None, a, full_matrices, hermitian)
+
+
+def _svd_vh_vjp(g: Any, ans: Any, a: Any, full_matrices: bool = True,
+                hermitian: bool = False) -> Any:
+    if why := _full_vectors(a, full_matrices):
+        raise ValueError(why)
+    # Vh = V^H, so Re<g, dV^H> = Re<g^H, dV>: the cotangent of V is g^H.
+    return _svd_vectors_vjp(None, _H(g), a, full_matrices, hermitian)
+
+
+defvjp(linalg.svd_values, _svd_values_vjp)
+defjvp(linalg.svd_values, _svd_values_jvp)
+defvjp(linalg.svd_u, _svd_u_vjp)
+defjvp(linalg.svd_u, _svd_u_jvp)
+defvjp(linalg.svd_vh, _svd_vh_vjp)
+defjvp(linalg.svd_vh, _svd_vh_jvp)
+
+_SINGULAR = ("singular values are the square roots of the eigenvalues of A^H A, "
+             "roots of a polynomial with no closed form beyond 4 x 4")
+for _prim in (linalg.svd_values, linalg.svd_u, linalg.svd_vh):
+    defsympy(_prim, _no_formula(_prim.name, _SINGULAR))

@@ -47,3 +47,8 @@ deftape(np.float_power, {0: (0, 1), 1: (0, "ans")})
 # read.  cumprod's recurrences read x and the running products themselves.
 deftape(np.prod, {0: (0,)})
 deftape(np.cumprod, {0: (0,)}, ans=True)
+
+# Decompositions: each rule factors the input again, to get every factor of
+# the same call (signs that belong together), so it reads the input only.
+for _prim in (np.linalg.svd_values, np.linalg.svd_u, np.linalg.svd_vh):
+    deftape(_prim, {0: (0,)})
