@@ -256,3 +256,152 @@ def test_svd_stacks_differentiate_matrix_by_matrix():
 def test_symbolic_method_says_svd_has_no_formula():
     with pytest.raises(dk.NotApplicable, match="svd_values has none.*'forward'"):
         dk.grad(lambda a: np.sum(np.linalg.svdvals(a)), method="symbolic")(SQUARE)
+
+
+# --- eig -----------------------------------------------------------------------------
+GENERAL = real(4, 4)  # two complex pairs, or a pair and two real eigenvalues
+assert onp.iscomplexobj(onp.linalg.eigvals(GENERAL))
+
+
+def _left_eigenvectors(a, w):
+    """Left eigenvectors (``u^T a = lambda u^T``), from an independent ``eig`` of
+    ``a^T``, matched to the eigenvalues ``w`` by nearest eigenvalue."""
+    wt, ut = onp.linalg.eig(onp.swapaxes(a, -1, -2))
+    order = onp.argmin(onp.abs(w[..., :, None] - wt[..., None, :]), axis=-1)
+    return onp.take_along_axis(ut, order[..., None, :], axis=-1)
+
+
+def _phase_fixed(v):
+    """Eigenvectors with their largest component real and positive: a choice
+    that does not jump when NumPy's real-matrix sign does."""
+    largest = np.take_along_axis(v, np.argmax(np.abs(v), axis=-2)[..., None, :], -2)
+    return v * np.conj(largest) / np.abs(largest)
+
+
+def test_eig_values_are_numpys():
+    for a in (GENERAL, cplx(2, 3, 3), SQUARE):
+        w, v = np.linalg.eig(a)
+        expected = onp.linalg.eig(a)
+        assert type(np.linalg.eig(a)) is np.linalg.EigResult
+        onp.testing.assert_array_equal(w, expected.eigenvalues)
+        onp.testing.assert_array_equal(v, expected.eigenvectors)
+        onp.testing.assert_array_equal(np.linalg.eigvals(a), onp.linalg.eigvals(a))
+        value = dk.jvp(lambda a: np.linalg.eig(a)[1], (a,), (a,))[0]
+        onp.testing.assert_array_equal(value, expected.eigenvectors)
+
+
+@pytest.mark.parametrize("a", [GENERAL, cplx(4, 4), real(2, 3, 3)],
+                         ids=["real", "complex", "stack"])
+def test_eigenvalue_differential_is_left_dA_right_over_left_right(a):
+    w, v = onp.linalg.eig(a)
+    u = _left_eigenvectors(a, w)
+    d = cplx(*a.shape) if onp.iscomplexobj(a) else real(*a.shape)
+    expected = (onp.einsum("...ik,...ij,...jk->...k", u, d, v)
+                / onp.einsum("...ik,...ik->...k", u, v))
+    onp.testing.assert_allclose(directional(np.linalg.eigvals, a, d), expected,
+                                rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("method", MODES)
+def test_gradients_of_real_and_imaginary_parts_of_an_eigenvalue(method):
+    # For a real matrix, the gradient of Re(lambda) is Re(u v^T / u^T v) and
+    # that of Im(lambda) its imaginary part: real gradients of real functions.
+    w, v = onp.linalg.eig(GENERAL)
+    u = _left_eigenvectors(GENERAL, w)
+    for k in range(4):
+        slope = onp.outer(u[:, k], v[:, k]) / (u[:, k] @ v[:, k])
+        for part in (np.real, np.imag):
+            grad = dk.grad(lambda a, k=k, p=part: p(np.linalg.eigvals(a)[k]),
+                           method=method)(GENERAL)
+            assert not onp.iscomplexobj(grad)
+            onp.testing.assert_allclose(grad, part(slope), rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("method", MODES)
+def test_eigenvalue_sum_and_product_are_trace_and_determinant(method):
+    for a in (GENERAL, cplx(3, 3)):
+        trace = dk.grad(lambda a: np.real(np.sum(np.linalg.eigvals(a))),
+                        method=method)(a)
+        onp.testing.assert_allclose(trace, onp.eye(len(a)), atol=1e-12)
+    det = dk.grad(lambda a: np.real(np.prod(np.linalg.eigvals(a))),
+                  method=method)(GENERAL)
+    expected = onp.linalg.det(GENERAL) * onp.linalg.inv(GENERAL).T
+    onp.testing.assert_allclose(det, expected, rtol=1e-9)
+
+
+@pytest.mark.parametrize("a", [GENERAL, cplx(3, 3), real(2, 3, 3), cplx(2, 3, 3)],
+                         ids=["real", "complex", "real stack", "complex stack"])
+def test_eig_against_finite_differences(a):
+    def invariants(a):
+        w, v = np.linalg.eig(a)
+        projection = v[..., :, :1] * np.conj(v[..., None, :, 0])  # v_0 v_0^H
+        return np.concatenate([np.ravel(x) for x in (
+            np.abs(w) ** 2, np.real(w), np.imag(w), np.abs(v),
+            np.real(projection), np.imag(projection))])
+
+    check(invariants, a)
+    check(lambda a: _phase_fixed(np.linalg.eig(a).eigenvectors), a)
+
+
+def test_eig_rebuilds_its_matrix_to_first_order():
+    # V diag(w) V^-1 = A for every A, so its derivative is the identity map:
+    # a check of dV and dw together that no phase choice can touch.
+    for a in (GENERAL, cplx(3, 3)):
+        d = cplx(*a.shape) if onp.iscomplexobj(a) else real(*a.shape)
+
+        def rebuilt(a):
+            w, v = np.linalg.eig(a)
+            return (v * w[..., None, :]) @ np.linalg.inv(v)
+
+        onp.testing.assert_allclose(directional(rebuilt, a, d), d, atol=1e-11)
+        g = cplx(*a.shape)
+        (a_bar,) = dk.vjp(rebuilt, a)[1](g)
+        onp.testing.assert_allclose(a_bar, g if onp.iscomplexobj(a) else g.real,
+                                    atol=1e-11)
+
+
+def test_eigenvectors_differentiate_like_numpys_own():
+    # NumPy's vectors: unit norm, largest component real (positive, for a
+    # complex matrix).  The derivative keeps that choice, so it matches
+    # central differences of NumPy's eigenvectors themselves.
+    a, d = cplx(2, 4, 4), cplx(2, 4, 4)
+    h = 1e-6
+    fd = (onp.linalg.eig(a + h * d)[1] - onp.linalg.eig(a - h * d)[1]) / (2 * h)
+    onp.testing.assert_allclose(directional(lambda a: np.linalg.eig(a)[1], a, d), fd,
+                                atol=1e-7)
+
+
+def test_eigenvalue_derivatives_match_mpmath_at_40_digits():
+    a, d = GENERAL, real(4, 4)
+    w = onp.linalg.eigvals(a)
+    with mpmath.workdps(40):
+        h = mpmath.mpf("1e-15")
+
+        def mp_eigvals(sign):
+            m = mpmath.matrix(a.tolist()) + sign * h * mpmath.matrix(d.tolist())
+            values = mpmath.eig(m, left=False, right=False)
+            # match mpmath's order to NumPy's, by nearest eigenvalue
+            return [min(values, key=lambda z, w=wk: abs(complex(z) - w)) for wk in w]
+
+        plus, minus = mp_eigvals(+1), mp_eigvals(-1)
+        expected = onp.array([complex((p - m) / (2 * h))
+                              for p, m in zip(plus, minus, strict=True)])
+    onp.testing.assert_allclose(directional(np.linalg.eigvals, a, d), expected,
+                                rtol=1e-11)
+
+
+@pytest.mark.parametrize("method", MODES)
+def test_repeated_eigenvalues(method):
+    # At a = I every eigenvalue is 1: their sum (the trace) still has the
+    # gradient I, without warnings; the eigenvectors have no derivative.
+    eye = onp.eye(3)
+    grad = dk.grad(lambda a: np.sum(np.linalg.eig(a)[0]), method=method)(eye)
+    onp.testing.assert_allclose(grad, eye, atol=1e-14)
+    vectors = dk.grad(lambda a: np.sum(np.linalg.eig(a)[1]), method=method)(eye)
+    assert not onp.all(onp.isfinite(vectors))
+
+
+def test_symbolic_method_says_eig_has_no_formula():
+    with pytest.raises(dk.NotApplicable, match="eig_values has none"):
+        dk.grad(lambda a: np.real(np.sum(np.linalg.eigvals(a))),
+                method="symbolic")(GENERAL)

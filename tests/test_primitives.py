@@ -324,6 +324,28 @@ case("svd_vh", lambda a: _fixed_sign(np.swapaxes(linalg.svd_vh(a, False), -1, -2
 case("svd_vh", lambda a: _fixed_sign(np.swapaxes(linalg.svd_vh(a, False), -1, -2)),
      rand(4, 3, seed=4), label="thin tall")
 
+
+def _fixed_phase(v: Any) -> Any:
+    """Eigenvectors with their largest component made real and positive."""
+    largest = np.take_along_axis(v, np.argmax(np.abs(v), axis=-2)[..., None, :], -2)
+    return v * np.conj(largest) / np.abs(largest)
+
+
+# A complex pair of eigenvalues and a real one; real eigenvalues 1, 2, 3.
+NONSYM = onp.array([[1.0, -2.0, 0.0], [1.5, 1.0, 0.0], [0.0, 0.0, 3.0]]) \
+    + 0.3 * rand(3, 3, seed=7)
+SKEWED = rand(3, 3, seed=9) + 2 * onp.eye(3)
+REAL_EIG = SKEWED @ onp.diag([1.0, 2.0, 3.0]) @ onp.linalg.inv(SKEWED)
+case("eig_values", linalg.eig_values, NONSYM)
+case("eig_values", linalg.eig_values, rand(2, 3, 3, seed=8), label="stack")
+case("eig_values", linalg.eig_values, CPLX33, label="complex")
+case("eig_values", linalg.eig_values, REAL_EIG, label="real eigenvalues")
+case("eig_vectors", lambda a: _fixed_phase(linalg.eig_vectors(a)), NONSYM)
+case("eig_vectors", lambda a: _fixed_phase(linalg.eig_vectors(a)), CPLX33,
+     label="complex")
+case("eig_vectors", lambda a: _fixed_sign(linalg.eig_vectors(a)), REAL_EIG,
+     label="real eigenvalues")
+
 # Functions of diffkit.numpy built from the primitives (no rules of their own).
 case("vdot", np.vdot, X23, rand(2, 3, seed=1))
 case("inner", np.inner, X23, rand(4, 3, seed=1))

@@ -3,8 +3,9 @@
 ``inv``, ``det``, ``solve``, ``cholesky`` and ``pinv`` are primitives, as are
 the pieces the decompositions return: ``logabsdet`` (of ``slogdet``),
 ``eigh_values`` and ``eigh_vectors`` (of ``eigh``), ``svd_values``,
-``svd_u`` and ``svd_vh`` (of ``svd``), and the 2-norm ``norm2``.  Their VJP
-and JVP rules are written in matrix calculus in :mod:`diffkit.rules.linalg`.
+``svd_u`` and ``svd_vh`` (of ``svd``), ``eig_values`` and ``eig_vectors``
+(of ``eig``), and the 2-norm ``norm2``.  Their VJP and JVP rules are
+written in matrix calculus in :mod:`diffkit.rules.linalg`.
 ``norm`` (every ``ord``), ``matrix_power`` and ``multi_dot`` are built from
 primitives.  On plain arrays every function gives exactly NumPy's result.
 """
@@ -20,7 +21,8 @@ from diffkit.tracer import Box, unbox
 
 __all__ = [
     "inv", "det", "slogdet", "solve", "norm", "cholesky", "eigh", "eigvalsh",
-    "pinv", "matrix_power", "multi_dot", "svd", "svdvals", "LinAlgError",
+    "pinv", "matrix_power", "multi_dot", "svd", "svdvals", "eig", "eigvals",
+    "LinAlgError",
 ]
 
 LinAlgError = _np.linalg.LinAlgError
@@ -56,6 +58,15 @@ def _svd_vh(a: Any, full_matrices: bool = True, hermitian: bool = False) -> Any:
     return _np.linalg.svd(a, full_matrices=full_matrices, hermitian=hermitian)[2]
 
 
+def _eig_values(a: Any) -> Any:
+    # eig, not eigvals: the values in the order of the vectors they go with
+    return _np.linalg.eig(a)[0]
+
+
+def _eig_vectors(a: Any) -> Any:
+    return _np.linalg.eig(a)[1]
+
+
 def _vector_2norm(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
     return _np.sqrt(_np.sum(_np.abs(x) ** 2, axis=axis, keepdims=keepdims))
 
@@ -66,6 +77,8 @@ eigh_vectors = Primitive(_eigh_vectors, "eigh_vectors", cost=3)
 svd_values = Primitive(_svd_values, "svd_values", latex=r"\sigma", cost=3)
 svd_u = Primitive(_svd_u, "svd_u", cost=3)
 svd_vh = Primitive(_svd_vh, "svd_vh", cost=3)
+eig_values = Primitive(_eig_values, "eig_values", latex=r"\lambda", cost=3)
+eig_vectors = Primitive(_eig_vectors, "eig_vectors", cost=3)
 norm2 = Primitive(_vector_2norm, "norm", latex=r"\lVert\cdot\rVert", cost=2)
 
 
@@ -89,6 +102,13 @@ class SVDResult(NamedTuple):
     U: Any
     S: Any
     Vh: Any
+
+
+class EigResult(NamedTuple):
+    """``eig``'s result, with NumPy's field names."""
+
+    eigenvalues: Any
+    eigenvectors: Any
 
 
 def slogdet(a: Any) -> SlogdetResult:
@@ -222,6 +242,83 @@ def svdvals(x: Any) -> Any:
     if not isinstance(x, Box):
         return _np.linalg.svd(x, compute_uv=False)
     return svd_values(x)
+
+
+def eig(a: Any) -> EigResult:
+    """Eigenvalues and right eigenvectors of a general square matrix (or stack).
+
+    As :func:`numpy.linalg.eig`: the eigenvalues come in no particular
+    order, and ``eigenvectors[..., :, i]`` belongs to ``eigenvalues[..., i]``.
+    For a real matrix the result is complex unless every eigenvalue is
+    real.  Both are differentiable where the eigenvalues are distinct, for
+    real and complex ``a``; for a real ``a`` the gradient of a real function
+    of complex eigenvalues is real, as in autograd and JAX
+    (``docs/complex.md``).
+
+    **Eigenvalues**: ``d lambda_i = w_i^T dA v_i / (w_i^T v_i)``, with
+    ``w_i`` the left eigenvector; no choice of NumPy's is involved.  Where
+    eigenvalues coincide, each alone is not differentiable (their sum, the
+    trace, still is), and the eigenvectors' derivatives come out infinite or
+    NaN, without an error, as for :func:`svd`.  A defective matrix (too few
+    eigenvectors) has no derivative at all.
+
+    **Eigenvectors** are unique only up to a factor.  NumPy (LAPACK) scales
+    each to unit 2-norm and turns its phase so that its largest component
+    (in modulus) is real.  diffkit's derivative keeps both rules: the norm
+    stays 1 and the phase of that component does not move.  So
+    ``eigenvectors`` itself differentiates like the array NumPy returns,
+    except where NumPy's choice jumps: where the largest component changes
+    place, and -- for a real matrix, whose largest component LAPACK makes
+    real but not always positive -- where an eigenvector flips sign.
+    Quantities that do not depend on the phase are safe everywhere:
+    ``|V|``, the projections
+    ``v_i v_i^H``, ratios of the components of one eigenvector,
+    ``V diag(lambda) inv(V)`` (which is ``A``).  Anything linear in ``v_i``,
+    such as ``sum(v_i)`` or ``real(v_i)``, depends on NumPy's choice.
+
+    Examples
+    --------
+    The derivative of an eigenvalue is ``w^T dA v / (w^T v)``, with ``w``
+    the left eigenvector (row of ``inv(V)``):
+
+    >>> import diffkit as dk
+    >>> import diffkit.numpy as np
+    >>> a = np.array([[1.0, 2.0], [0.0, 3.0]])   # eigenvalues 1 and 3
+    >>> np.linalg.eig(a).eigenvalues
+    array([1., 3.])
+    >>> dk.grad(lambda a: np.linalg.eig(a).eigenvalues[1])(a)
+    array([[0., 1.],
+           [0., 1.]])
+    """
+    if not isinstance(a, Box):
+        return EigResult(*_np.linalg.eig(a))
+    return EigResult(eig_values(a), eig_vectors(a))
+
+
+def eigvals(a: Any) -> Any:
+    """Eigenvalues of a general square matrix (or stack), as NumPy's.
+
+    Differentiable where they are distinct; see :func:`eig`.  (Traced, the
+    values come from ``eig``, in its order, which may differ from
+    ``numpy.linalg.eigvals``'s.)
+
+    Examples
+    --------
+    A rotation by 90 degrees has eigenvalues ``i`` and ``-i``; the gradient
+    of their product, ``det(a)``, is the real ``det(a) inv(a)^T``:
+
+    >>> import diffkit as dk
+    >>> import diffkit.numpy as np
+    >>> a = np.array([[0.0, -1.0], [1.0, 0.0]])
+    >>> np.linalg.eigvals(a)
+    array([0.+1.j, 0.-1.j])
+    >>> dk.grad(lambda a: np.real(np.prod(np.linalg.eigvals(a))))(a)
+    array([[ 0., -1.],
+           [ 1.,  0.]])
+    """
+    if not isinstance(a, Box):
+        return _np.linalg.eigvals(a)
+    return eig_values(a)
 
 
 def matrix_power(a: Any, n: int) -> Any:

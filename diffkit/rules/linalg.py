@@ -17,6 +17,9 @@ diffkit's own primitives so that it can be differentiated again:
   ``dU = U (F o (P S + S P^H)) + (I - U U^H) dA V S^-1`` and
   ``dV = V (F o (S P + P^H S)) + (I - V V^H) dA^H U S^-1``, where now
   ``F[i, j] = 1 / (s[j]^2 - s[i]^2)``; their adjoints below
+* ``eig``: with ``P = V^-1 dA V``, ``dw = diag(P)`` and
+  ``dV = V (F o P) + V diag(c)``, ``c`` keeping NumPy's normalisation;
+  ``A_bar = V^-T (diag(w_bar) + F o (V^T V_bar')) V^T``
 
 ``Phi`` keeps the lower triangle and halves the diagonal; ``F[i, j] = 1 /
 (w[j] - w[i])`` off the diagonal, which is why ``eigh`` needs distinct
@@ -51,6 +54,7 @@ from diffkit.numpy import linalg
 from diffkit.primitives import defjvp, defsympy, defvjp
 from diffkit.rules._axes import from_right
 from diffkit.rules.vjp import _spread
+from diffkit.tracer import unbox
 
 
 def _T(a: Any) -> Any:
@@ -517,3 +521,80 @@ _SINGULAR = ("singular values are the square roots of the eigenvalues of A^H A, 
              "roots of a polynomial with no closed form beyond 4 x 4")
 for _prim in (linalg.svd_values, linalg.svd_u, linalg.svd_vh):
     defsympy(_prim, _no_formula(_prim.name, _SINGULAR))
+
+
+# --- general eigenproblem ----------------------------------------------------------
+# With A V = V diag(w) and P = V^-1 dA V (the rows of V^-1 are the left
+# eigenvectors, scaled so that V^-1 V = I), differentiate and multiply by V^-1:
+#   P + diag(w) C = C diag(w) + diag(dw),   where dV = V C.
+# The diagonal gives dw = diag(P); off it, C[i, j] = P[i, j] / (w[j] - w[i]).
+# The diagonal of C is a free rescaling of each eigenvector, which NumPy
+# fixes: unit 2-norm, and the largest component (in modulus) real.  So
+# c_i = C[i, i] takes the value that keeps Re(v_i^H dv_i) = 0 (the norm) and
+# Im(dv_ki / v_ki) = 0 at that component k (its phase).
+def _largest(v: Any) -> Any:
+    """Which component of each eigenvector is the largest in modulus: a 0/1
+    mask, one 1 per column -- the component NumPy makes real."""
+    values = _np.abs(unbox(v))
+    n = values.shape[-2]
+    return (_np.arange(n)[:, None] == _np.argmax(values, axis=-2)[..., None, :]
+            ).astype(float)
+
+
+def _eig_rescale(x: Any, v: Any) -> Any:
+    """``c`` such that ``x + v * c`` keeps NumPy's normalisation of ``v``."""
+    c = -np.real(np.sum(np.conj(v) * x, axis=-2))  # the norm
+    if np.iscomplexobj(v):  # the phase of the largest component
+        pick = _largest(v)
+        c = c - 1j * np.imag(np.sum(x * pick, axis=-2) / np.sum(v * pick, axis=-2))
+    return c
+
+
+def _eig_values_jvp(t: Any, ans: Any, a: Any) -> Any:
+    v = linalg.eig_vectors(a)
+    return np.sum(_T(linalg.inv(v)) * np.matmul(t, v), axis=-2)  # diag(V^-1 T V)
+
+
+def _eig_values_vjp(g: Any, ans: Any, a: Any) -> Any:
+    v = linalg.eig_vectors(a)
+    a_bar = np.matmul(_T(linalg.inv(v)) * np.expand_dims(g, -2), _T(v))
+    return _like(a_bar, a)
+
+
+@_quiet_at_ties
+def _eig_vectors_jvp(t: Any, ans: Any, a: Any) -> Any:
+    f = _inverse_gaps(linalg.eig_values(a))
+    p = np.matmul(linalg.inv(ans), np.matmul(t, ans))
+    x = np.matmul(ans, f * p)
+    return x + ans * np.expand_dims(_eig_rescale(x, ans), -2)
+
+
+@_quiet_at_ties
+def _eig_vectors_vjp(g: Any, ans: Any, a: Any) -> Any:
+    # The transpose of the JVP above.  The rescaling c is linear in x, so it
+    # first adds its share to g: g' = g + h with Re sum(h * x) = Re sum(m * c),
+    # m = diag(V^T g).  Then x = V (F o P) transposes as in eigh.
+    v = ans
+    f = _inverse_gaps(linalg.eig_values(a))
+    m = np.sum(v * g, axis=-2)
+    if np.iscomplexobj(v):
+        pick = _largest(v)
+        phase = -1j * np.imag(m) / np.sum(v * pick, axis=-2)
+        h = -np.conj(v) * np.expand_dims(np.real(m), -2) \
+            + pick * np.expand_dims(phase, -2)
+    else:
+        h = -v * np.expand_dims(m, -2)
+    core = f * np.matmul(_T(v), g + h)
+    a_bar = np.matmul(_T(linalg.inv(v)), np.matmul(core, _T(v)))
+    return _like(a_bar, a)
+
+
+defvjp(linalg.eig_values, _eig_values_vjp)
+defjvp(linalg.eig_values, _eig_values_jvp)
+defvjp(linalg.eig_vectors, _eig_vectors_vjp)
+defjvp(linalg.eig_vectors, _eig_vectors_jvp)
+
+_EIGEN = ("eigenvalues are the roots of a polynomial, with no closed form beyond "
+          "4 x 4")
+for _prim in (linalg.eig_values, linalg.eig_vectors):
+    defsympy(_prim, _no_formula(_prim.name, _EIGEN))
