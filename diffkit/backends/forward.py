@@ -24,7 +24,7 @@ import numpy as _np
 from diffkit import numpy as dnp
 from diffkit.primitives import Primitive
 from diffkit.tracer import Box, Trace
-from diffkit.trees import flatten, unflatten
+from diffkit.trees import conform, flatten, numeric_leaves, unflatten
 from diffkit.values import as_float
 
 __all__ = ["ForwardTrace"]
@@ -104,20 +104,33 @@ def _align(t: Any, ndim: int, out_ndim: int) -> Any:
 CHUNK_ELEMENTS = 2**22
 
 
-def jvp(fun: Any, x: Any, v: Any) -> tuple[Any, Any]:
-    """``fun(x)`` and its directional derivative along the tree ``v``."""
+def jvp(fun: Any, x: Any, v: Any,
+        names: tuple[str, str] = ("tangent", "primal")) -> tuple[Any, Any]:
+    """``fun(x)`` and its directional derivative along the tree ``v``.
+
+    ``v`` must have the structure of ``x`` and, leaf by leaf, its shape;
+    ``names`` says what to call the two in the error if it does not.  The
+    output may be a tree too: the tangent then comes back in its structure,
+    with zeros for any output that does not depend on ``x``.
+    """
     trace = ForwardTrace(batch=1)
     leaves, treedef = flatten(x)
-    tangents, _ = flatten(v)
+    tangents = conform(v, x, *names)
     inputs = []
     for leaf, t in zip(leaves, tangents, strict=True):
         leaf = as_float(leaf)
-        t = dnp.reshape(as_float(t), (1,) + dnp.shape(leaf))
+        t = dnp.reshape(t, (1,) + dnp.shape(leaf))  # a batch of one direction
         inputs.append(trace.new_input(leaf, t))
-    out = fun(unflatten(treedef, inputs))
-    if type(out) is Box and out._trace is trace:
-        return out._value, dnp.reshape(out._node, dnp.shape(out._value))
-    return out, dnp.zeros_like(out, dtype=float)
+    outs, out_def = numeric_leaves(fun(unflatten(treedef, inputs)))
+    values, out_tangents = [], []
+    for out in outs:
+        if type(out) is Box and out._trace is trace:
+            values.append(out._value)
+            out_tangents.append(dnp.reshape(out._node, dnp.shape(out._value)))
+        else:  # computed without x: a constant
+            values.append(out)
+            out_tangents.append(dnp.zeros_like(out, dtype=float))
+    return unflatten(out_def, values), unflatten(out_def, out_tangents)
 
 
 def value_and_jacobian(fun: Any, x: Any) -> tuple[Any, Any]:

@@ -36,8 +36,8 @@ from diffkit.backends.adjoints import (
     written,
 )
 from diffkit.primitives import ANS, Primitive
-from diffkit.tracer import Box, Trace
-from diffkit.trees import flatten, unflatten
+from diffkit.tracer import Box, Trace, unbox
+from diffkit.trees import conform, flatten, numeric_leaves, unflatten
 from diffkit.values import as_float
 
 __all__ = ["Node", "ReverseTrace", "backward"]
@@ -298,8 +298,11 @@ def vjp(fun: Any, x: Any, retain: bool = True) -> tuple[Any, Any]:
     """Run ``fun`` on the tree ``x`` once, recording; return its value and a
     function mapping an output cotangent to the cotangent tree of ``x``.
 
-    ``retain=False`` gives a pullback that can be called only once, and frees
-    the tape as it goes: what a gradient needs.
+    The output may be a tree (a tuple, list or dict of arrays); the value
+    comes back in its structure, and the cotangent must have that structure
+    too, with an array of each output's shape.  ``retain=False`` gives a
+    pullback that can be called only once, and frees the tape as it goes:
+    what a gradient needs.
     """
     from diffkit import numpy as dnp
 
@@ -307,15 +310,28 @@ def vjp(fun: Any, x: Any, retain: bool = True) -> tuple[Any, Any]:
     leaves, treedef = flatten(x)
     leaves = [as_float(leaf) for leaf in leaves]
     inputs = [trace.new_input(leaf) for leaf in leaves]
-    out = fun(unflatten(treedef, inputs))
-    traced = type(out) is Box and out._trace is trace
-    value = out._value if traced else out
+    outs, out_def = numeric_leaves(fun(unflatten(treedef, inputs)))
+    # The outputs that depend on x (the others are constants: no adjoint).
+    mine = [k for k, out in enumerate(outs)
+            if type(out) is Box and out._trace is trace]
+    traced = set(mine)
+    value = unflatten(out_def, [out._value if k in traced else out
+                                for k, out in enumerate(outs)])
+    if len(mine) > 1:
+        # Backpropagation starts from one node.  Several outputs become one by
+        # recording their concatenation on the tape; its adjoint is then the
+        # outputs' cotangents, concatenated the same way, and one backward
+        # pass gives the whole vector-Jacobian product.
+        root = dnp.concatenate([dnp.ravel(outs[k]) for k in mine])._node
+    elif mine:
+        root = outs[mine[0]]._node
 
     spent = False
 
     def pullback(out_bar: Any) -> Any:
         nonlocal spent
-        if not traced:
+        bars = conform(out_bar, value, "cotangent", "output")
+        if not mine:
             return unflatten(treedef, [dnp.zeros_like(leaf) for leaf in leaves])
         if spent:
             raise RuntimeError(
@@ -324,7 +340,11 @@ def vjp(fun: Any, x: Any, retain: bool = True) -> tuple[Any, Any]:
                 "retain=True to call the pullback more than once."
             )
         spent = not retain
-        adjoints = backward(out._node, out_bar, trace.tape, retain)
+        if len(mine) > 1:
+            root_bar = dnp.concatenate([dnp.ravel(bars[k]) for k in mine])
+        else:
+            root_bar = bars[mine[0]]
+        adjoints = backward(root, root_bar, trace.tape, retain)
         grads = []
         for box, leaf in zip(inputs, leaves, strict=True):
             g = adjoints.get(box._node)
@@ -352,6 +372,13 @@ def value_and_jacobian(fun: Any, x: Any) -> tuple[Any, Any]:
     for n in out_shape:
         m *= n
     leaves, treedef = flatten(x)
+    if m == 0:
+        # No output element, no backward pass, and nothing to stack: the
+        # Jacobian is empty, of shape out_shape + leaf shape, as in forward mode.
+        return value, unflatten(treedef, [
+            _np.zeros(out_shape + _np.shape(unbox(leaf)),
+                      dtype=complex if _np.iscomplexobj(unbox(leaf)) else float)
+            for leaf in leaves])
     rows = []
     for i in range(m):
         seed = _np.zeros(m)
