@@ -405,3 +405,85 @@ def test_symbolic_method_says_eig_has_no_formula():
     with pytest.raises(dk.NotApplicable, match="eig_values has none"):
         dk.grad(lambda a: np.real(np.sum(np.linalg.eigvals(a))),
                 method="symbolic")(GENERAL)
+
+
+# --- qr ------------------------------------------------------------------------------
+QR_SHAPES = [(3, 3), (5, 3), (3, 5), (2, 4, 3), (2, 3, 4)]
+
+
+def test_qr_values_are_numpys():
+    for a in (TALL, cplx(3, 5), real(2, 4, 3)):
+        for mode in ("reduced", "complete"):
+            got, expected = np.linalg.qr(a, mode=mode), onp.linalg.qr(a, mode=mode)
+            assert type(got) is np.linalg.QRResult and got._fields == ("Q", "R")
+            onp.testing.assert_array_equal(got.Q, expected.Q)
+            onp.testing.assert_array_equal(got.R, expected.R)
+        onp.testing.assert_array_equal(np.linalg.qr(a, mode="r"),
+                                       onp.linalg.qr(a, mode="r"))
+        for piece in range(2):  # traced, too
+            value = dk.jvp(lambda a, p=piece: np.linalg.qr(a)[p], (a,), (a,))[0]
+            onp.testing.assert_array_equal(value, onp.linalg.qr(a)[piece])
+    h, tau = np.linalg.qr(TALL, mode="raw")  # plain values: NumPy's reflectors
+    onp.testing.assert_array_equal(tau, onp.linalg.qr(TALL, mode="raw")[1])
+    with pytest.raises(NotImplementedError, match="mode='reduced'"):
+        dk.grad(lambda a: np.sum(np.linalg.qr(a, mode="raw")[1]))(TALL)
+
+
+@pytest.mark.parametrize("method", MODES)
+def test_trace_of_q_times_r_is_the_trace(method):
+    for a in (TALL, cplx(4, 4), real(3, 5)):
+        grad = dk.grad(lambda a: np.real(np.trace(np.matmul(*np.linalg.qr(a)))),
+                       method=method)(a)
+        onp.testing.assert_allclose(grad, onp.eye(*a.shape), atol=1e-12)
+
+
+@pytest.mark.parametrize("shape", QR_SHAPES, ids=str)
+def test_qr_differentials_keep_every_property_of_the_factors(shape):
+    for a, d in ((real(*shape), real(*shape)), (cplx(*shape), cplx(*shape))):
+        q, r = onp.linalg.qr(a)
+        dq = directional(lambda a: np.linalg.qr(a).Q, a, d)
+        dr = directional(lambda a: np.linalg.qr(a).R, a, d)
+        onp.testing.assert_allclose(dq @ r + q @ dr, d, atol=1e-12)    # d(QR) = dA
+        qh_dq = _H(q) @ dq                                                # Q^H Q = I
+        onp.testing.assert_allclose(qh_dq + _H(qh_dq), 0.0, atol=1e-12)
+        onp.testing.assert_allclose(onp.tril(dr, -1), 0.0, atol=1e-12)  # triangular
+        onp.testing.assert_allclose(onp.diagonal(dr, 0, -2, -1).imag, 0.0, atol=1e-12)
+        # ...and the reverse mode is the transpose: Re<g, J d> = Re<J^T g, d>
+        gq, gr = cplx(*onp.shape(q)), cplx(*onp.shape(r))
+        a_bar = (dk.vjp(lambda a: np.linalg.qr(a).Q, a)[1](gq)[0]
+                 + dk.vjp(lambda a: np.linalg.qr(a).R, a)[1](gr)[0])
+        lhs = onp.real(onp.sum(gq * dq) + onp.sum(gr * dr))
+        assert lhs == pytest.approx(onp.real(onp.sum(a_bar * d)), rel=1e-10)
+
+
+@pytest.mark.parametrize("shape", QR_SHAPES, ids=str)
+def test_qr_against_finite_differences(shape):
+    # NumPy's signs do not jump, so Q and R themselves are differentiable.
+    for a in (real(*shape), cplx(*shape)):
+        check(lambda a: np.linalg.qr(a).Q, a)
+        check(lambda a: np.linalg.qr(a).R, a)
+
+
+def test_qr_derivatives_against_numpy_on_perturbed_matrices():
+    a, d, h = cplx(2, 5, 3), cplx(2, 5, 3), 1e-6
+    plus, minus = onp.linalg.qr(a + h * d), onp.linalg.qr(a - h * d)
+    dq = directional(lambda a: np.linalg.qr(a).Q, a, d)
+    dr = directional(lambda a: np.linalg.qr(a).R, a, d)
+    onp.testing.assert_allclose(dq, (plus.Q - minus.Q) / (2 * h), atol=1e-7)
+    onp.testing.assert_allclose(dr, (plus.R - minus.R) / (2 * h), atol=1e-7)
+
+
+@pytest.mark.parametrize("method", MODES)
+def test_complete_q_of_a_tall_matrix_says_use_reduced(method):
+    with pytest.raises(ValueError, match="mode='reduced'"):
+        dk.grad(lambda a: np.sum(np.linalg.qr(a, mode="complete").Q ** 2),
+                method=method)(TALL)
+    # R of that call differentiates: R^T R = A^T A, so d tr(R^T R) = 2 <A, dA>
+    grad = dk.grad(lambda a: np.sum(np.linalg.qr(a, mode="complete").R ** 2),
+                   method=method)(TALL)
+    onp.testing.assert_allclose(grad, 2 * TALL, rtol=1e-12)
+
+
+def test_symbolic_method_says_qr_has_no_formula():
+    with pytest.raises(dk.NotApplicable, match="qr_r has none"):
+        dk.grad(lambda a: np.sum(np.linalg.qr(a, mode="r")), method="symbolic")(TALL)

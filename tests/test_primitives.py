@@ -345,6 +345,14 @@ case("eig_vectors", lambda a: _fixed_phase(linalg.eig_vectors(a)), CPLX33,
      label="complex")
 case("eig_vectors", lambda a: _fixed_sign(linalg.eig_vectors(a)), REAL_EIG,
      label="real eigenvalues")
+case("qr_q", linalg.qr_q, rand(4, 3, seed=10))
+case("qr_q", linalg.qr_q, rand(2, 3, 5, seed=10), label="stack,wide")
+case("qr_q", linalg.qr_q, CPLX33, label="complex")
+case("qr_r", linalg.qr_r, rand(4, 3, seed=10))
+case("qr_r", linalg.qr_r, rand(2, 3, 5, seed=10), label="stack,wide")
+case("qr_r", linalg.qr_r, CPLX33, label="complex")
+case("qr_r", lambda a: linalg.qr_r(a, mode="complete"), rand(4, 3, seed=10),
+     label="complete")
 
 # Functions of diffkit.numpy built from the primitives (no rules of their own).
 case("vdot", np.vdot, X23, rand(2, 3, seed=1))

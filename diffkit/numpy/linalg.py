@@ -4,8 +4,9 @@
 the pieces the decompositions return: ``logabsdet`` (of ``slogdet``),
 ``eigh_values`` and ``eigh_vectors`` (of ``eigh``), ``svd_values``,
 ``svd_u`` and ``svd_vh`` (of ``svd``), ``eig_values`` and ``eig_vectors``
-(of ``eig``), and the 2-norm ``norm2``.  Their VJP and JVP rules are
-written in matrix calculus in :mod:`diffkit.rules.linalg`.
+(of ``eig``), ``qr_q`` and ``qr_r`` (of ``qr``), and the 2-norm ``norm2``.
+Their VJP and JVP rules are written in matrix calculus in
+:mod:`diffkit.rules.linalg`.
 ``norm`` (every ``ord``), ``matrix_power`` and ``multi_dot`` are built from
 primitives.  On plain arrays every function gives exactly NumPy's result.
 """
@@ -22,7 +23,7 @@ from diffkit.tracer import Box, unbox
 __all__ = [
     "inv", "det", "slogdet", "solve", "norm", "cholesky", "eigh", "eigvalsh",
     "pinv", "matrix_power", "multi_dot", "svd", "svdvals", "eig", "eigvals",
-    "LinAlgError",
+    "qr", "LinAlgError",
 ]
 
 LinAlgError = _np.linalg.LinAlgError
@@ -67,6 +68,14 @@ def _eig_vectors(a: Any) -> Any:
     return _np.linalg.eig(a)[1]
 
 
+def _qr_q(a: Any, mode: str = "reduced") -> Any:
+    return _np.linalg.qr(a, mode=mode)[0]  # type: ignore[call-overload]
+
+
+def _qr_r(a: Any, mode: str = "reduced") -> Any:
+    return _np.linalg.qr(a, mode=mode)[1]  # type: ignore[call-overload]
+
+
 def _vector_2norm(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
     return _np.sqrt(_np.sum(_np.abs(x) ** 2, axis=axis, keepdims=keepdims))
 
@@ -79,6 +88,8 @@ svd_u = Primitive(_svd_u, "svd_u", cost=3)
 svd_vh = Primitive(_svd_vh, "svd_vh", cost=3)
 eig_values = Primitive(_eig_values, "eig_values", latex=r"\lambda", cost=3)
 eig_vectors = Primitive(_eig_vectors, "eig_vectors", cost=3)
+qr_q = Primitive(_qr_q, "qr_q", cost=3)
+qr_r = Primitive(_qr_r, "qr_r", cost=3)
 norm2 = Primitive(_vector_2norm, "norm", latex=r"\lVert\cdot\rVert", cost=2)
 
 
@@ -109,6 +120,13 @@ class EigResult(NamedTuple):
 
     eigenvalues: Any
     eigenvectors: Any
+
+
+class QRResult(NamedTuple):
+    """``qr``'s result, with NumPy's field names."""
+
+    Q: Any
+    R: Any
 
 
 def slogdet(a: Any) -> SlogdetResult:
@@ -319,6 +337,52 @@ def eigvals(a: Any) -> Any:
     if not isinstance(a, Box):
         return _np.linalg.eigvals(a)
     return eig_values(a)
+
+
+def qr(a: Any, mode: str = "reduced") -> Any:
+    """QR decomposition ``a = Q @ R`` of a matrix (or stack), as NumPy's.
+
+    ``Q`` has orthonormal columns and ``R`` is upper triangular.  Returns
+    ``QRResult(Q, R)`` for ``mode="reduced"`` and ``"complete"``, only ``R``
+    for ``mode="r"``, and NumPy's Householder data for ``"raw"``.
+
+    **What is differentiable.**  ``Q`` and ``R`` of the reduced
+    decomposition, for real and complex matrices of every shape with full
+    rank (``R``'s diagonal nonzero -- for a wide matrix, that of its left
+    square block).  NumPy's signs (``R``'s diagonal may be negative) do not
+    jump under small changes of ``a``, so the derivatives are those of the
+    arrays NumPy returns.  With ``mode="complete"`` and more rows than
+    columns, the extra columns of ``Q`` are any orthonormal basis of the
+    rest of the space: differentiating that ``Q`` raises an error asking for
+    ``mode="reduced"``, while ``R`` still differentiates.  ``mode="raw"``
+    returns LAPACK's reflectors, which are not differentiated.
+
+    Examples
+    --------
+    ``trace(Q R) = trace(a)``, so its gradient is the identity however the
+    two factors move:
+
+    >>> import diffkit as dk
+    >>> import diffkit.numpy as np
+    >>> a = np.array([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])
+    >>> q, r = np.linalg.qr(a)
+    >>> r
+    array([[-5.91607978, -7.43735744],
+           [ 0.        ,  0.82807867]])
+    >>> grad = dk.grad(lambda a: np.trace(np.matmul(*np.linalg.qr(a))))(a)
+    >>> bool(np.allclose(grad, np.eye(3, 2)))
+    True
+    """
+    if not isinstance(a, Box):
+        result = _np.linalg.qr(a, mode=mode)  # type: ignore[call-overload]
+        return QRResult(*result) if mode in ("reduced", "complete") else result
+    if mode == "r":  # the R of the reduced decomposition
+        return qr_r(a)
+    if mode not in ("reduced", "complete"):
+        raise NotImplementedError(
+            f"qr(a, mode={mode!r}) returns LAPACK's Householder reflectors, which "
+            "diffkit does not differentiate; use mode='reduced'.")
+    return QRResult(qr_q(a, mode=mode), qr_r(a, mode=mode))
 
 
 def matrix_power(a: Any, n: int) -> Any:

@@ -20,6 +20,9 @@ diffkit's own primitives so that it can be differentiated again:
 * ``eig``: with ``P = V^-1 dA V``, ``dw = diag(P)`` and
   ``dV = V (F o P) + V diag(c)``, ``c`` keeping NumPy's normalisation;
   ``A_bar = V^-T (diag(w_bar) + F o (V^T V_bar')) V^T``
+* ``qr``: with ``C = Q^H dA R^-1``, ``dR = Psi(C) R`` and
+  ``dQ = dA R^-1 - Q Psi(C)``, ``Psi`` making ``C`` upper triangular with
+  a real diagonal; ``A_bar = (Q_bar + conj(Q) Psi*(R_bar R^T - Q^T Q_bar)) R^-T``
 
 ``Phi`` keeps the lower triangle and halves the diagonal; ``F[i, j] = 1 /
 (w[j] - w[i])`` off the diagonal, which is why ``eigh`` needs distinct
@@ -598,3 +601,123 @@ _EIGEN = ("eigenvalues are the roots of a polynomial, with no closed form beyond
           "4 x 4")
 for _prim in (linalg.eig_values, linalg.eig_vectors):
     defsympy(_prim, _no_formula(_prim.name, _EIGEN))
+
+
+# --- QR ------------------------------------------------------------------------
+# A tall (or square) A = Q R, Q^H Q = I, R upper triangular with a real
+# diagonal (LAPACK's Householder QR).  Differentiate and multiply by Q^H on
+# the left and R^-1 on the right, with C = Q^H dA R^-1:
+#   C = Q^H dQ + dR R^-1.
+# Q^H dQ is skew-Hermitian and dR R^-1 upper triangular with a real
+# diagonal, so C splits into the two: the part below the diagonal belongs to
+# Q^H dQ, which fixes its part above; the imaginary diagonal is Q^H dQ's too.
+# What remains is dR R^-1 = Psi(C), the upper triangle of C plus the
+# conjugate transpose of its lower one, with the real part of its diagonal.
+# Then dR = Psi(C) R and, since Q Q^H dA + (I - Q Q^H) dA = dA,
+#   dQ = dA R^-1 - Q Psi(C).
+# A wide A = [X Y] (m < n) is Q [R1 R2] with X = Q R1 square and
+# R2 = Q^H Y: differentiate X as above, then dR2 = dQ^H Y + Q^H dY.
+def _psi(c: Any) -> Any:
+    """``dR R^-1`` from ``C``: upper triangular, real diagonal."""
+    return (np.triu(c, 1) + _H(np.tril(c, -1))
+            + np.real(c) * _np.eye(np.shape(c)[-1]))
+
+
+def _psi_adjoint(m: Any) -> Any:
+    """The transpose of :func:`_psi` for the pairing ``Re sum(X * Y)``."""
+    return (np.triu(m, 1) + np.tril(_H(m), -1)
+            + np.real(m) * _np.eye(np.shape(m)[-1]))
+
+
+def _qr_tall_jvp(t: Any, q: Any, r: Any) -> tuple[Any, Any]:
+    t_r_inv = np.matmul(t, linalg.inv(r))
+    psi = _psi(np.matmul(_H(q), t_r_inv))
+    return t_r_inv - np.matmul(q, psi), np.matmul(psi, r)
+
+
+def _qr_tall_vjp(q_bar: Any, r_bar: Any, q: Any, r: Any) -> Any:
+    # Re sum(r_bar * dR) + Re sum(q_bar * dQ), with dR and dQ as above,
+    # collected on dA: q_bar R^-T from dA R^-1, the rest through Psi and C.
+    m = np.matmul(r_bar, _T(r)) - np.matmul(_T(q), q_bar)
+    lhs = q_bar + np.matmul(np.conj(q), _psi_adjoint(m))
+    return np.matmul(lhs, _T(linalg.inv(r)))
+
+
+def _qr_jvp(t: Any, a: Any) -> tuple[Any, Any]:
+    """Tangents ``(dQ, dR)`` of the reduced QR for tangents ``t`` of ``a``."""
+    q, r = linalg.qr_q(a), linalg.qr_r(a)
+    m, n = np.shape(a)[-2:]
+    if m >= n:
+        return _qr_tall_jvp(t, q, r)
+    dq, dr1 = _qr_tall_jvp(t[..., :m], q, r[..., :m])
+    dr2 = np.matmul(_H(dq), a[..., m:]) + np.matmul(_H(q), t[..., m:])
+    return dq, np.concatenate([dr1, dr2], axis=-1)
+
+
+def _qr_vjp(q_bar: Any, r_bar: Any, a: Any) -> Any:
+    """The cotangent of ``a`` for cotangents of the reduced Q and R (or zeros)."""
+    q, r = linalg.qr_q(a), linalg.qr_r(a)
+    m, n = np.shape(a)[-2:]
+    q_bar = np.zeros_like(q) if q_bar is None else q_bar
+    r_bar = np.zeros_like(r) if r_bar is None else r_bar
+    if m >= n:
+        return _like(_qr_tall_vjp(q_bar, r_bar, q, r), a)
+    # R2 = Q^H Y: its cotangent reaches Q (through Q^H) and Y
+    r2_bar = r_bar[..., m:]
+    q_bar = q_bar + np.matmul(np.conj(a[..., m:]), _H(r2_bar))
+    x_bar = _qr_tall_vjp(q_bar, r_bar[..., :m], q, r[..., :m])
+    y_bar = np.matmul(np.conj(q), r2_bar)
+    return _like(np.concatenate([x_bar, y_bar], axis=-1), a)
+
+
+def _complete_q(a: Any, mode: str) -> str | None:
+    """Why the ``Q`` of this call has no derivative, if it has none."""
+    m, n = np.shape(a)[-2:]
+    if mode == "reduced" or m <= n:
+        return None
+    return (f"The Q of a {m} x {n} matrix from qr(a, mode='complete') is not "
+            f"differentiable: its last {m - n} columns can be any orthonormal "
+            "basis of the rest of the space. Use mode='reduced', whose Q is "
+            "differentiable.")
+
+
+def _padded(dr: Any, a: Any, mode: str) -> Any:
+    """``dR`` of the reduced R, as ``dR`` of ``mode``'s R: with ``mode="complete"``
+    a tall A's R has m - n more rows, all zero."""
+    m, n = np.shape(a)[-2:]
+    if mode == "reduced" or m <= n:
+        return dr
+    zeros = _np.zeros((*np.shape(dr)[:-2], m - n, n), dtype=np.result_type(dr))
+    return np.concatenate([dr, zeros], axis=-2)
+
+
+def _qr_q_jvp(t: Any, ans: Any, a: Any, mode: str = "reduced") -> Any:
+    if why := _complete_q(a, mode):
+        return _undefined((np.shape(t)[0], *np.shape(ans)), why)
+    return _qr_jvp(t, a)[0]
+
+
+def _qr_r_jvp(t: Any, ans: Any, a: Any, mode: str = "reduced") -> Any:
+    return _padded(_qr_jvp(t, a)[1], a, mode)
+
+
+def _qr_q_vjp(g: Any, ans: Any, a: Any, mode: str = "reduced") -> Any:
+    if why := _complete_q(a, mode):
+        raise ValueError(why)
+    return _qr_vjp(g, None, a)
+
+
+def _qr_r_vjp(g: Any, ans: Any, a: Any, mode: str = "reduced") -> Any:
+    k = min(np.shape(a)[-2:])
+    return _qr_vjp(None, g[..., :k, :], a)  # the rows of zeros carry nothing
+
+
+defvjp(linalg.qr_q, _qr_q_vjp)
+defjvp(linalg.qr_q, _qr_q_jvp)
+defvjp(linalg.qr_r, _qr_r_vjp)
+defjvp(linalg.qr_r, _qr_r_jvp)
+
+_SIGNS = ("the signs of R's diagonal (and of Q's columns) that LAPACK picks depend "
+          "on the values")
+for _prim in (linalg.qr_q, linalg.qr_r):
+    defsympy(_prim, _no_formula(_prim.name, _SIGNS))

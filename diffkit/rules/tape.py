@@ -51,7 +51,7 @@ deftape(np.cumprod, {0: (0,)}, ans=True)
 # Decompositions: each rule factors the input again, to get every factor of
 # the same call (signs that belong together), so it reads the input only.
 for _prim in (np.linalg.svd_values, np.linalg.svd_u, np.linalg.svd_vh,
-              np.linalg.eig_values):
+              np.linalg.eig_values, np.linalg.qr_q, np.linalg.qr_r):
     deftape(_prim, {0: (0,)})
 # The eigenvectors' rules read both: the input for the eigenvalues, the output
 # for the vectors themselves.
