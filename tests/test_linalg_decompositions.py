@@ -487,3 +487,43 @@ def test_complete_q_of_a_tall_matrix_says_use_reduced(method):
 def test_symbolic_method_says_qr_has_no_formula():
     with pytest.raises(dk.NotApplicable, match="qr_r has none"):
         dk.grad(lambda a: np.sum(np.linalg.qr(a, mode="r")), method="symbolic")(TALL)
+
+
+# --- the rest of numpy.linalg --------------------------------------------------------
+def test_other_numpy_linalg_functions_pass_plain_values_through():
+    a, b = SQUARE, real(3)
+    assert np.linalg.cond(a) == onp.linalg.cond(a)
+    assert np.linalg.matrix_rank(a) == onp.linalg.matrix_rank(a)
+    onp.testing.assert_array_equal(np.linalg.tensorinv(a, ind=1), onp.linalg.inv(a))
+    for got, expected in zip(np.linalg.lstsq(a, b), onp.linalg.lstsq(a, b),
+                             strict=True):
+        onp.testing.assert_array_equal(got, expected)
+    assert np.linalg.cond is np.linalg.cond  # made once
+    assert np.linalg.LinAlgError is onp.linalg.LinAlgError
+
+
+@pytest.mark.parametrize("method", MODES)
+def test_other_numpy_linalg_functions_name_themselves_when_differentiated(method):
+    with pytest.raises(dk.MissingRuleError, match="'linalg.cond'"):
+        dk.grad(np.linalg.cond, method=method)(SQUARE)
+    with pytest.raises(dk.MissingRuleError, match="'linalg.matrix_norm'"):
+        dk.grad(np.linalg.matrix_norm, method=method)(SQUARE)
+    with pytest.raises(dk.MissingRuleError, match=r"numpy\.linalg\.lstsq.*pinv"):
+        dk.grad(lambda a: np.sum(np.linalg.lstsq(a, real(3))[0]), method=method)(SQUARE)
+    with pytest.raises(dk.NotApplicable, match="'linalg.cond'"):
+        dk.grad(np.linalg.cond, method="symbolic")(SQUARE)
+
+
+def test_names_numpy_linalg_lacks_are_attribute_errors():
+    import diffkit.numpy.linalg as linalg
+
+    with pytest.raises(AttributeError, match="'diffkit.numpy.linalg' has no attribute "
+                                             "'nonsense'"):
+        np.linalg.nonsense  # noqa: B018
+    assert not hasattr(np.linalg, "__path__")  # numpy.linalg's is not ours
+    # the passed-through functions stay out of the module's namespace, which
+    # lists what diffkit differentiates
+    np.linalg.cond(SQUARE)
+    assert "cond" not in vars(linalg)
+    assert {"svd", "svdvals", "eig", "eigvals", "qr"} <= set(linalg.__all__)
+    assert all(hasattr(linalg, name) for name in linalg.__all__)

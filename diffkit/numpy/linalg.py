@@ -9,14 +9,22 @@ Their VJP and JVP rules are written in matrix calculus in
 :mod:`diffkit.rules.linalg`.
 ``norm`` (every ``ord``), ``matrix_power`` and ``multi_dot`` are built from
 primitives.  On plain arrays every function gives exactly NumPy's result.
+
+The rest of :mod:`numpy.linalg` (``cond``, ``matrix_rank``, ``lstsq``...) is
+reachable here too, without derivatives: on plain arrays it is NumPy's, and
+asked for a derivative it raises :class:`~diffkit.errors.MissingRuleError`
+naming the function.
 """
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import numpy as _np
 
+from diffkit.errors import MissingRuleError
 from diffkit.primitives import Primitive
 from diffkit.tracer import Box, unbox
 
@@ -517,3 +525,53 @@ def _reduced(x: Any, axes: tuple, keepdims: bool) -> tuple:
     if keepdims:
         return tuple(1 if i in axes else n for i, n in enumerate(shape))
     return tuple(n for i, n in enumerate(shape) if i not in axes)
+
+
+#: The rest of numpy.linalg, as primitives without rules, made on first use.
+#: They live here rather than in the module's namespace, which holds only
+#: what diffkit differentiates.
+_PASSED_THROUGH: dict[str, Callable[..., Any]] = {}
+
+#: Functions of numpy.linalg returning several arrays, which a primitive
+#: cannot (its output is one value): traced, they stop with an error at once.
+_SEVERAL_RESULTS = {
+    "lstsq": "for a matrix of full column rank, write the solution as "
+             "np.linalg.pinv(a) @ b or np.linalg.solve(a.T @ a, a.T @ b)",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Reach the rest of :mod:`numpy.linalg`: plain values pass, traced values
+    get a clear error.
+
+    ``np.linalg.cond(a)`` on a plain array is NumPy's; differentiated, it
+    raises :class:`~diffkit.errors.MissingRuleError` naming
+    ``linalg.cond``, rather than silently dropping the derivative.
+    """
+    # Dunder names describe the module itself: numpy.linalg's __path__ or
+    # __file__ must not pass for diffkit's.
+    if not (name.startswith("__") and name.endswith("__")):
+        attr = getattr(_np.linalg, name, None)
+        if attr is not None:
+            if not callable(attr) or isinstance(attr, type):
+                return attr
+            if name not in _PASSED_THROUGH:
+                _PASSED_THROUGH[name] = (
+                    _refuse_traced(attr, name) if name in _SEVERAL_RESULTS
+                    else Primitive(attr, f"linalg.{name}"))
+            return _PASSED_THROUGH[name]
+    raise AttributeError(f"module 'diffkit.numpy.linalg' has no attribute {name!r}")
+
+
+def _refuse_traced(fun: Callable[..., Any], name: str) -> Callable[..., Any]:
+    """``fun`` on plain values; a :class:`MissingRuleError` on traced ones."""
+    @functools.wraps(fun)
+    def call(*args: Any, **kwargs: Any) -> Any:
+        if any(isinstance(a, Box) for a in (*args, *kwargs.values())):
+            raise MissingRuleError(
+                f"diffkit cannot differentiate numpy.linalg.{name}: it has no "
+                "derivative rules (and returns several arrays, which no "
+                f"primitive can). Instead, {_SEVERAL_RESULTS[name]}.")
+        return fun(*args, **kwargs)
+
+    return call
