@@ -191,15 +191,17 @@ def svd(a: Any, full_matrices: bool = True, compute_uv: bool = True,
 
     **What is differentiable.**
 
-    * The singular values, always (``d sigma_i = Re(u_i^H dA v_i)``), for
-      real and complex ``a``.  Where two of them are equal, each one alone
-      is not differentiable, but symmetric functions of them -- their sum,
-      the nuclear norm -- still get the right derivative.
+    * The singular values, for real and complex ``a``:
+      ``d sigma_i = Re(u_i^H dA v_i)``.  Where two of them are equal, each
+      one alone is not differentiable, but symmetric functions of them --
+      their sum, the nuclear norm -- still get the right derivative.  A
+      singular value 0 has a kink, like ``|x|`` at 0; there the formula's
+      value depends on the vectors NumPy happens to return.
     * The singular vectors, where the singular values are distinct and
-      nonzero (a zero one is allowed for a square matrix, if it is the only
-      one).  At equal singular values the vectors are not differentiable and
-      their derivatives come out infinite or NaN; no error is raised, so
-      that ``S`` from the same call still differentiates.
+      nonzero.  At equal singular values the vectors are not
+      differentiable and their derivatives come out infinite or NaN; no
+      error is raised, so that ``S`` from the same call still
+      differentiates.
     * For a matrix that is not square, ``U`` and ``Vh`` of the *thin*
       decomposition only: with ``full_matrices=True`` the extra columns of
       ``U`` (or rows of ``Vh``) are any orthonormal basis of the rest of the
@@ -296,11 +298,11 @@ def eig(a: Any) -> EigResult:
     except where NumPy's choice jumps: where the largest component changes
     place, and -- for a real matrix, whose largest component LAPACK makes
     real but not always positive -- where an eigenvector flips sign.
-    Quantities that do not depend on the phase are safe everywhere:
-    ``|V|``, the projections
-    ``v_i v_i^H``, ratios of the components of one eigenvector,
-    ``V diag(lambda) inv(V)`` (which is ``A``).  Anything linear in ``v_i``,
-    such as ``sum(v_i)`` or ``real(v_i)``, depends on NumPy's choice.
+    Quantities that do not depend on the phase are safe everywhere: ``|V|``,
+    the projections ``v_i v_i^H``, ratios of the components of one
+    eigenvector, ``V diag(lambda) inv(V)`` (which is ``A``).  Anything
+    linear in ``v_i``, such as ``sum(v_i)`` or ``real(v_i)``, depends on
+    NumPy's choice.
 
     Examples
     --------
