@@ -321,6 +321,15 @@ class _Problem:
         self.scalar = (self.n_inputs == 1 and self.n_outputs == 1
                        and not self.spread and _np.ndim(self.x) == 0)
         self.at = _fmt_point(self.x, getattr(f, "variables", None))
+        #: The shape of the derivative as the rows show it: ``out.shape +
+        #: x.shape`` (``None`` when x is a tree of several arrays).
+        self.derivative_shape: tuple[int, ...] | None = None
+        if self.scalar:
+            self.derivative_shape = ()
+        elif self.spread:
+            self.derivative_shape = (nvars,) if self.n_outputs == 1 else None
+        elif len(leaves) == 1 and not isinstance(value, tuple | list | dict):
+            self.derivative_shape = _np.shape(value) + _np.shape(leaves[0])
         #: ``dk.symbolic`` of f, once somebody needed it.
         self.symbolic: Any = None
 
@@ -512,6 +521,33 @@ def _reference(p: _Problem, reference: Any,
     return d, method
 
 
+def _check_reference(p: _Problem, reference: Any) -> None:
+    """Refuse a reference that cannot be compared with the rows, before any runs."""
+    if isinstance(reference, str):
+        _normalise(reference)  # an unknown name fails now, not as a blank column
+        return
+    try:
+        size = _flat(reference).size
+    except (TypeError, ValueError):
+        raise TypeError(
+            "reference must be a method name such as 'symbolic' or the exact "
+            f"derivative (a number or an array), got {type(reference).__name__}."
+        ) from None
+    shape = p.derivative_shape
+    if isinstance(reference, dict) or shape is None:
+        expected = p.n_inputs * p.n_outputs
+        if size != expected:
+            raise ValueError(
+                f"reference has {size} values, but the derivative of "
+                f"{p.label!r} at this x has {expected}.")
+        return
+    if _np.shape(reference) != shape:
+        raise ValueError(
+            f"reference has shape {_np.shape(reference)}, but the derivative "
+            f"of {p.label!r} at this x has shape {shape} (the output's shape, "
+            "then the input's): give the exact derivative in that shape.")
+
+
 def _symbolic_why(p: _Problem) -> str:
     try:
         _run(p, "symbolic")
@@ -601,8 +637,9 @@ def compare(f: Any, x: Any, methods: Sequence[str] | None = None,
         The point: a number, an array, or a tuple of values for an
         expression in several variables.
     methods
-        Which rows, in order.  Default: the finite-difference schemes
-        ``"finite:forward"``, ``"finite:central"``, ``"finite:complex-step"``,
+        Which rows, in order: one method name, or a list of them.  Default:
+        the finite-difference schemes ``"finite:forward"``,
+        ``"finite:central"``, ``"finite:complex-step"``,
         ``"finite:richardson"``, then ``"symbolic"``, ``"forward"``,
         ``"reverse"``.  A bare scheme name (``"central"``) means that
         finite-difference scheme.
@@ -611,7 +648,8 @@ def compare(f: Any, x: Any, methods: Sequence[str] | None = None,
         derivative, evaluated to 30 digits when possible, else in double
         precision; when symbolic differentiation does not apply, reverse-mode
         AD; the table says which, and why), any other method name, or the
-        exact derivative as a number or array.
+        exact derivative as a number or array shaped like the rows' values
+        (``out.shape + x.shape``).
 
     Returns
     -------
@@ -632,9 +670,12 @@ def compare(f: Any, x: Any, methods: Sequence[str] | None = None,
     (4.0, 0.0)
     """
     p = _Problem(f, x)
+    if isinstance(methods, str):  # one method, not a sequence of letters
+        methods = [methods]
     chosen = [_normalise(m) for m in (METHODS if methods is None else methods)]
     if not chosen:
         raise ValueError("methods is empty: name at least one method.")
+    _check_reference(p, reference)
     raw: dict[str, Any] = {}
     runs: dict[str, tuple[Any, float | None, int | None, int | None, str]] = {}
     for method in dict.fromkeys(chosen):

@@ -113,3 +113,73 @@ def test_compare_reference_falls_back_to_double_precision_and_says_why():
     exact = onp.diag(2 * x * onp.sin(x) + x**2 * onp.cos(x))
     onp.testing.assert_allclose(cmp.exact, exact, rtol=1e-15)
     assert cmp["reverse"].abs_error <= 1e-15
+
+
+# --- 3. compare's arguments -----------------------------------------------------------
+
+
+def test_compare_takes_one_method_name_as_a_string():
+    cmp = dk.compare(lambda x: x**3, 2.0, methods="reverse")
+    assert [row.method for row in cmp.rows] == ["reverse"]
+    assert cmp["reverse"].value == 12.0
+    assert [r.method for r in dk.compare("x**3", 2.0, methods="central")] == [
+        "finite:central"]
+
+
+@pytest.mark.parametrize("reference, message", [
+    (onp.ones(3), r"shape \(3,\), but the derivative .* has shape \(2,\)"),
+    (onp.ones((2, 2)), r"shape \(2, 2\), but .* shape \(2,\)"),
+    (4.0, r"shape \(\), but .* shape \(2,\)"),
+])
+def test_compare_refuses_a_reference_of_the_wrong_shape(reference, message):
+    with pytest.raises(ValueError, match=message):
+        dk.compare(lambda x: np.sum(x**2), onp.ones(2), reference=reference)
+
+
+def test_compare_refuses_a_reference_that_is_not_a_derivative():
+    with pytest.raises(ValueError, match="Unknown method 'exact'"):
+        dk.compare(lambda x: x**2, 1.0, reference="exact")
+    with pytest.raises(TypeError, match="reference must be a method name"):
+        dk.compare(lambda x: x**2, 1.0, reference=object())
+    with pytest.raises(ValueError, match="reference has 3 values, but .* has 2"):
+        dk.compare(lambda p: p["a"] * p["b"], {"a": 1.0, "b": 2.0},
+                   reference=[1.0, 2.0, 3.0])
+
+
+def test_compare_accepts_references_shaped_like_the_rows():
+    # d/dx x**2 elementwise: the Jacobian 2 diag(x), shape out.shape + x.shape.
+    x = onp.array([1.0, 3.0])
+    cmp = dk.compare(lambda x: x**2, x, methods="reverse", reference=2 * onp.diag(x))
+    assert cmp["reverse"].abs_error == 0
+    # A list for a vector, and a dict for a dict of inputs.
+    cmp = dk.compare(lambda x: np.sum(x**2), x, methods="reverse",
+                     reference=[2.0, 6.0])
+    assert cmp["reverse"].abs_error == 0
+    cmp = dk.compare(lambda p: p["a"] * p["b"], {"a": 1.0, "b": 2.0},
+                     methods="reverse", reference={"a": 2.0, "b": 1.0})
+    assert cmp["reverse"].abs_error == 0
+
+
+# --- 4. finite differences return float64 ---------------------------------------------
+
+
+@pytest.mark.parametrize("dtype", [onp.float32, onp.float16, onp.int64])
+def test_finite_differences_are_float64_whatever_f_computes_in(dtype):
+    v = onp.array([1.0, 2.0, 3.0])
+    g = dk.grad(lambda x: np.sum(x.astype(dtype) ** 2), method="finite")(v)
+    assert g.dtype == onp.float64
+    jac = dk.jacobian(lambda x: (x**2).astype(dtype), method="finite")(v)
+    assert jac.dtype == onp.float64
+    hess = dk.hessian(lambda x: np.sum(x.astype(dtype) ** 2), method="finite")(v)
+    assert hess.dtype == onp.float64
+
+
+def test_finite_differences_of_a_float32_function_are_accurate_to_float32():
+    v = onp.array([1.0, 2.0, 3.0])
+    g = dk.grad(lambda x: np.sum(x.astype(onp.float32) ** 2), method="finite")(v)
+    onp.testing.assert_allclose(g, 2 * v, rtol=1e-2)  # float32 round-off / h
+    d = dk.derivative(lambda x: onp.float32(2.0) * x, 1.5, method="finite")
+    assert type(d) is float and d == pytest.approx(2.0, rel=1e-9)
+    z = dk.derivative(lambda x: np.real(x.astype(onp.complex64) ** 2), 1.5,
+                      method="finite")
+    assert type(z) is float and z == pytest.approx(3.0, rel=1e-2)

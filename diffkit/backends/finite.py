@@ -417,7 +417,13 @@ def _check_output(out: Any) -> Any:
             f"Finite differences need a function that returns a number or an array "
             f"of numbers, but it returned {type(out).__name__} ({out!r:.60})."
         )
-    return out
+    if isinstance(out, Box):
+        return out
+    # f may compute in float32 (or return integers): the differences, and so
+    # the derivative, are taken in double precision -- results are float64.
+    wide = _np.asarray(out).astype(_np.complex128 if kind == "c" else _np.float64,
+                                   copy=False)
+    return wide[()] if wide.ndim == 0 else wide
 
 
 def _assemble(point: _Point, dirs: list[_Direction], columns: list[Any],
