@@ -393,7 +393,8 @@ def symbolic(f: Any, order: int = 1, at: Any = None, shape: Any = None,
     ------
     NotApplicable
         If f branches on the value of its input (the message names the
-        line), or its derivative is too large for the budget.
+        line), or its derivative is too large for the budget (or nested
+        too deeply for SymPy).
 
     Examples
     --------
@@ -418,12 +419,13 @@ def symbolic(f: Any, order: int = 1, at: Any = None, shape: Any = None,
     f = _callable(f)
     if not isinstance(order, int | _np.integer) or order < 0:
         raise ValueError(f"order must be 0, 1, 2, ..., got {order!r}.")
-    run = _run(f, at, shape, budget)
-    array = _sym.derivative_array(run.traced, int(order))
+    with _sym.too_deep():
+        run = _run(f, at, shape, budget)
+        array = _sym.derivative_array(run.traced, int(order))
+        expr = _structure(run, array, int(order))
     exprs = list(array.flat)
     variables = tuple(s[()] if s.ndim == 0 else s for s in run.traced.symbols)
-    return Symbolic(_structure(run, array, int(order)), int(order), variables,
-                    exprs, run)
+    return Symbolic(expr, int(order), variables, exprs, run)
 
 
 # --- swell: sizes as the function grows -----------------------------------------------

@@ -10,6 +10,9 @@ mpmath at high precision, and closed forms.
 
 from __future__ import annotations
 
+import contextlib
+import sys
+
 import mpmath
 import numpy as onp
 import pytest
@@ -183,3 +186,116 @@ def test_finite_differences_of_a_float32_function_are_accurate_to_float32():
     z = dk.derivative(lambda x: np.real(x.astype(onp.complex64) ** 2), 1.5,
                       method="finite")
     assert type(z) is float and z == pytest.approx(3.0, rel=1e-2)
+
+
+# --- 5. the symbolic method: NotApplicable, never an internal error -------------------
+
+V = onp.array([1.0, -2.0, 3.0])
+
+
+@pytest.mark.parametrize("f, says", [
+    (lambda x: np.sum(x[x > 0]), "the index"),
+    (lambda x: np.sum(x[np.where(x > 0)]), "np.where(condition) without a and b"),
+])
+def test_symbolic_refuses_indices_that_depend_on_x_naming_the_line(f, says):
+    with pytest.raises(dk.NotApplicable, match="depends on the values") as info:
+        dk.grad(f, method="symbolic")(V)
+    message = str(info.value)
+    assert says in message
+    assert "test_robustness.py:" in message and "x > 0" in message  # the user's line
+    assert "method='forward' or 'reverse'" in message
+    row = dk.compare(f, V, methods=["symbolic", "reverse"])["symbolic"]
+    assert row.value is None and row.note.startswith("not applicable:")
+
+
+@pytest.mark.parametrize("f, gradient", [
+    # A condition used as a number counts 1 where it holds, 0 elsewhere, as
+    # NumPy's booleans do.  At x = (1, -2, 3), x > 0 is (1, 0, 1).
+    (lambda x: np.sum(np.cumsum(x > 0) * x), [1.0, 1.0, 2.0]),  # cumsum = 1, 1, 2
+    (lambda x: np.sum((x > 0) * x), [1.0, 0.0, 1.0]),
+    (lambda x: np.sum(x > 0) * np.sum(x), [2.0, 2.0, 2.0]),
+    (lambda x: np.sum((x > 0).astype(float) * x**2), [2.0, 0.0, 6.0]),
+])
+def test_symbolic_counts_conditions_used_as_numbers_like_numpy(f, gradient):
+    onp.testing.assert_array_equal(dk.grad(f, method="symbolic")(V), gradient)
+    onp.testing.assert_array_equal(dk.grad(f, method="reverse")(V), gradient)
+
+
+def test_symbolic_mean_over_an_empty_axis_is_empty_like_numpy():
+    x = onp.ones((2, 0))
+    g = dk.grad(lambda x: np.sum(np.mean(x, axis=0)), method="symbolic")(x)
+    assert g.shape == (2, 0) and g.dtype == onp.float64
+
+
+def nested(depth):
+    def f(x):
+        for _ in range(depth):
+            x = np.sin(x)
+        return x
+
+    return f
+
+
+@contextlib.contextmanager
+def recursion_room(frames):
+    """Python's recursion limit ``frames`` calls above the caller's depth.
+
+    SymPy recurses through the levels of an expression; with little room it
+    runs out after a few dozen levels instead of a few hundred, quickly.
+    """
+    depth, frame = 0, sys._getframe()
+    while frame is not None:
+        depth, frame = depth + 1, frame.f_back
+    old = sys.getrecursionlimit()
+    sys.setrecursionlimit(depth + frames)
+    try:
+        yield
+    finally:
+        sys.setrecursionlimit(old)
+
+
+def test_an_expression_too_deep_for_sympy_is_not_applicable():
+    # At Python's usual limit, a few hundred levels are too many for SymPy.
+    with pytest.raises(dk.NotApplicable, match="too deep: .* nested more deeply"):
+        dk.grad(nested(500), method="symbolic")(0.5)
+    f = nested(100)
+    with recursion_room(250):  # every entry point, quickly
+        for call in (lambda: dk.grad(f, method="symbolic")(0.5),
+                     lambda: dk.symbolic(f),
+                     lambda: dk.trace(f, 0.5).to_sympy()):
+            with pytest.raises(dk.NotApplicable, match="too deep"):
+                call()
+        cmp = dk.compare(f, 0.5, methods=["symbolic", "reverse"])
+    assert cmp["symbolic"].note.startswith("not applicable: too deep")
+    exact = mpmath.mpf(1)
+    with mpmath.workdps(30):  # d/dx sin^100(x) = product of cos(sin^k(x))
+        u = mpmath.mpf(0.5)
+        for _ in range(100):
+            exact, u = exact * mpmath.cos(u), mpmath.sin(u)
+    assert cmp.exact == pytest.approx(float(exact), rel=1e-13)  # reverse mode
+
+
+def test_options_of_another_method_are_a_clear_type_error():
+    with pytest.raises(TypeError, match="scheme= applies to method='finite'"):
+        dk.derivative(lambda x: x**2, 1.0, method="symbolic", scheme="central")
+    with pytest.raises(TypeError, match="scheme= and step= apply to method='finite'"):
+        dk.derivative(lambda x: x**2, 1.0, method="symbolic", scheme="central",
+                      step=1e-3)
+    with pytest.raises(TypeError, match="budget= only, got bugdet"):
+        dk.derivative(lambda x: x**2, 1.0, method="symbolic", bugdet=None)
+    assert dk.derivative(lambda x: x**3, 2.0, method="symbolic",
+                         budget={"seconds": 5.0}) == 12.0
+
+
+@pytest.mark.parametrize("method", ["symbolic", "finite", "forward", "reverse"])
+def test_hessian_of_a_vector_output_is_a_type_error_for_every_method(method):
+    with pytest.raises(TypeError, match="scalar output"):
+        dk.hessian(lambda x: x**2, method=method)(onp.array([1.0, 2.0]))
+
+
+def test_symbolic_backend_hessian_needs_a_scalar_output():
+    with pytest.raises(TypeError, match="scalar output.*shape \\(2,\\)"):
+        sym.hessian(lambda x: x**2, onp.array([1.0, 2.0]))
+    onp.testing.assert_array_equal(  # d2/dx2 sum(x**3) = diag(6 x)
+        sym.hessian(lambda x: np.sum(x**3), onp.array([1.0, 2.0])),
+        [[6.0, 0.0], [0.0, 12.0]])

@@ -64,14 +64,14 @@ import re
 import sys
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as _np
 from numpy.lib.mixins import NDArrayOperatorsMixin
 
-from diffkit.errors import MissingRuleError, NotApplicable
+from diffkit.errors import DiffkitError, MissingRuleError, NotApplicable
 from diffkit.primitives import Primitive
 from diffkit.tracer import Box, Trace, unbox
 from diffkit.trees import TreeDef, flatten, unflatten
@@ -94,6 +94,8 @@ __all__ = [
     "is_condition",
     "dag_size",
     "tick",
+    "values_error",
+    "too_deep",
 ]
 
 
@@ -192,6 +194,28 @@ def tick(what: str) -> None:
     clock = _CLOCK.get()
     if clock is not None:
         clock.check(what)
+
+
+@contextlib.contextmanager
+def too_deep(what: str = "the function's expression") -> Iterator[None]:
+    """Report an expression nested too deeply for SymPy as ``NotApplicable``.
+
+    SymPy's algorithms (and Python's compiler, which compiles the
+    derivative) recurse through the levels of nesting: ``sin(sin(...sin(x)))``
+    a few hundred deep exhausts Python's recursion limit.  That is a limit
+    of the symbolic method, not a bug of the function, so it is reported as
+    one -- after the stack has unwound, when there is room to build the
+    message.  The AD methods do not recurse on the expression.
+    """
+    try:
+        yield
+    except RecursionError:
+        raise NotApplicable(
+            f"too deep: {what} is nested more deeply than SymPy can handle "
+            "(its algorithms recurse through the levels, and Python allows "
+            f"{sys.getrecursionlimit()} nested calls); use method='forward' or "
+            "'reverse'."
+        ) from None
 
 
 # --- SymPy numbers and object arrays -------------------------------------------------
@@ -419,7 +443,12 @@ def _number_error(kind: str) -> NotApplicable:
     )
 
 
-def _values_error(name: str) -> NotApplicable:
+def values_error(name: str) -> NotApplicable:
+    """The error for ``name`` depending on the *values* of a symbolic array.
+
+    Raised (by the backend and by SymPy rules) where there is no formula: an
+    index chosen by a condition on x, ``np.argmax``, ``np.sort``...
+    """
     if _in_finite_differences():
         return _finite_error()
     return NotApplicable(
@@ -447,7 +476,7 @@ def _rule(prim: Primitive) -> Callable[..., Any]:
     rule = prim.sympy
     if rule is None:
         if not prim.differentiable:
-            raise _values_error(f"np.{prim.name}")
+            raise values_error(f"np.{prim.name}")
         if prim.name in _NO_FORMULA:
             raise NotApplicable(
                 f"symbolic differentiation needs a closed-form expression, but "
@@ -559,6 +588,22 @@ class SymbolicValue(NDArrayOperatorsMixin):
 
     def item(self, *args: Any) -> Any:
         raise _number_error("item")
+
+    def astype(self, dtype: Any, **kwargs: Any) -> Any:
+        """As a float (or complex) array: conditions become 1 and 0, as in NumPy.
+
+        A cast to an integer type truncates, which depends on the values;
+        only conditions survive it, as the same 1 and 0.
+        """
+        from diffkit import numpy as dnp
+
+        kind = _np.dtype(dtype).kind
+        conditions = all(is_condition(e) for e in self.expr.flat)
+        if kind == "b" and conditions:
+            return self
+        if kind in "fc" or (kind in "iu" and conditions):
+            return self.trace.apply(dnp.multiply, (self, 1), {})
+        raise values_error(f"astype({_np.dtype(dtype).name})")
 
     def tolist(self) -> Any:
         raise _number_error("tolist")
@@ -784,7 +829,7 @@ class SymbolicTrace(Trace):
         if prim.elementwise:
             values = [as_object(v) for v in values]
         self._record(prim, args, kwargs)
-        out = _result_array(rule(*values, **options), prim.name)
+        out = _run_rule(prim, rule, values, options)
         self.primitives += 1
         ref = -1 if self.records is None else len(self.records) - 1
         return Box(SymbolicValue(out, self, ref), self, out)
@@ -810,7 +855,7 @@ class SymbolicTrace(Trace):
         if prim.elementwise:
             values = [as_object(v) for v in values]
         self._record(prim, args, kwargs)
-        out = _result_array(rule(*values, **kwargs), prim.name)
+        out = _run_rule(prim, rule, values, kwargs)
         ref = -1 if self.records is None else len(self.records) - 1
         return SymbolicValue(out, self, ref)
 
@@ -826,6 +871,29 @@ class SymbolicTrace(Trace):
             ))
         except _Uncacheable:
             self.records = None
+
+
+def _run_rule(prim: Primitive, rule: Callable[..., Any], values: list[Any],
+              options: dict) -> _np.ndarray:
+    """``prim``'s SymPy rule on the arguments, as an object array.
+
+    A rule is written for the arguments a formula can have.  Given others --
+    an index that depends on x, say -- it fails inside SymPy or NumPy, with
+    an error about their internals; the user needs to hear instead that the
+    symbolic method does not apply, to which line, and what to use.
+    """
+    try:
+        return _result_array(rule(*values, **options), prim.name)
+    except (DiffkitError, RecursionError):
+        raise  # already written for the user; or handled by too_deep
+    except Exception as err:  # noqa: BLE001 - any internal failure of a rule
+        if _in_finite_differences():
+            raise _finite_error() from err
+        raise NotApplicable(
+            f"the symbolic method cannot run np.{prim.name} on these arguments "
+            f"(at {user_line()}): {type(err).__name__}: {err}. Use "
+            "method='forward' or 'reverse'."
+        ) from err
 
 
 class _Uncacheable(Exception):
@@ -1600,8 +1668,8 @@ def _prepare(x: Any) -> tuple[list[Any], TreeDef]:
 
 
 def value_and_jacobian(fun: Callable[[Any], Any], x: Any,
-                       budget: Budget | Mapping[str, Any] | None = None
-                       ) -> tuple[Any, Any]:
+                       budget: Budget | Mapping[str, Any] | None = None,
+                       **other: Any) -> tuple[Any, Any]:
     """``fun(x)`` and its Jacobian by SymPy: per leaf, ``out.shape + leaf.shape``.
 
     Parameters
@@ -1612,12 +1680,14 @@ def value_and_jacobian(fun: Callable[[Any], Any], x: Any,
         The point: an array, a number, or a tuple/list/dict of them.
     budget
         A :class:`Budget` (or a dict of its fields) bounding time and size.
+    other
+        Only catches options of other methods, to say where they belong.
 
     Raises
     ------
     NotApplicable
         If ``fun`` branches on the value of its input, asks for a number,
-        or its derivative is too large for the budget.
+        or its derivative is too large (or too deeply nested) for SymPy.
 
     Examples
     --------
@@ -1628,10 +1698,12 @@ def value_and_jacobian(fun: Callable[[Any], Any], x: Any,
     >>> float(value), jac
     (0.0, array([0., 2.]))
     """
+    _no_options(other)
     leaves, treedef = _prepare(x)
-    compiled = _compiled(fun, leaves, treedef, budget)
-    fn, shapes = compiled.function(1, budget)
-    value, jac = _evaluate(fn, leaves, shapes, compiled.traced.complex)
+    with too_deep():
+        compiled = _compiled(fun, leaves, treedef, budget)
+        fn, shapes = compiled.function(1, budget)
+        value, jac = _evaluate(fn, leaves, shapes, compiled.traced.complex)
     out_shape = tuple(_np.shape(value))
     pieces, offset = [], 0
     for leaf in leaves:
@@ -1644,12 +1716,13 @@ def value_and_jacobian(fun: Callable[[Any], Any], x: Any,
 
 
 def hessian(fun: Callable[[Any], Any], x: Any,
-            budget: Budget | Mapping[str, Any] | None = None) -> Any:
-    """The second derivatives of ``fun`` at ``x`` by SymPy.
+            budget: Budget | Mapping[str, Any] | None = None, **other: Any) -> Any:
+    """The Hessian of a scalar ``fun`` at ``x`` by SymPy.
 
-    For an array ``x`` the result has shape ``out.shape + x.shape + x.shape``;
-    for a tree of leaves it is a tree (over the first leaf) of trees (over
-    the second).
+    For an array ``x`` the result has shape ``x.shape + x.shape``; for a
+    tree of leaves it is a tree (over the first leaf) of trees (over the
+    second).  Like every method's Hessian, it needs one output: a
+    ``TypeError`` says so otherwise.
 
     Examples
     --------
@@ -1659,10 +1732,18 @@ def hessian(fun: Callable[[Any], Any], x: Any,
     array([[6., 2.],
            [2., 0.]])
     """
+    _no_options(other)
     leaves, treedef = _prepare(x)
-    compiled = _compiled(fun, leaves, treedef, budget)
-    fn, shapes = compiled.function(2, budget)
-    value, _, hess = _evaluate(fn, leaves, shapes, compiled.traced.complex)
+    with too_deep():
+        compiled = _compiled(fun, leaves, treedef, budget)
+        shape = compiled.traced.out.shape
+        if shape != ():
+            raise TypeError(
+                f"A Hessian needs a function with a scalar output, but this one "
+                f"returned an array of shape {shape}. Use dk.jacobian of "
+                "dk.jacobian for every second derivative of every output.")
+        fn, shapes = compiled.function(2, budget)
+        value, _, hess = _evaluate(fn, leaves, shapes, compiled.traced.complex)
     out_shape = tuple(_np.shape(value))
     leaf_shapes = [_leaf_shape(leaf) for leaf in leaves]
     bounds, offset = [], 0
@@ -1677,3 +1758,16 @@ def hessian(fun: Callable[[Any], Any], x: Any,
             row.append(hess[..., a0:a1, b0:b1].reshape(out_shape + sa + sb))
         rows.append(unflatten(treedef, row))
     return unflatten(treedef, rows)
+
+
+def _no_options(other: Mapping[str, Any]) -> None:
+    """Refuse options of other methods, saying which method takes them."""
+    if other:
+        finite = sorted(set(other) & {"scheme", "step"})
+        where = (f"; {' and '.join(f'{k}=' for k in finite)} "
+                 f"{'apply' if len(finite) > 1 else 'applies'} to method='finite'"
+                 if finite else "")
+        raise TypeError(
+            f"method='symbolic' takes the option budget= only, got "
+            f"{', '.join(sorted(other))}{where}."
+        )

@@ -12,9 +12,12 @@ expression).  Two kinds of rule cover almost everything:
   SymPy overloads, so the NumPy function itself is the rule.
 
 Comparisons give SymPy conditions (``x > 0`` becomes ``StrictGreaterThan``);
-``np.where`` turns a condition into a ``Piecewise``.  Primitives whose result
-depends on the *values* (``argmax``, ``sort``, ``unique``...) have no rule:
-the symbolic method reports that it does not apply.
+``np.where`` turns a condition into a ``Piecewise``.  Used as a number -- in
+``(x > 0) * x`` or ``np.cumsum(x > 0)`` -- a condition counts as 1 where it
+holds and 0 elsewhere, as a boolean does in NumPy.  Primitives whose result
+depends on the *values* (``argmax``, ``sort``, ``unique``, an index chosen by
+a condition...) have no formula: the symbolic method reports that it does
+not apply.
 
 SymPy is imported the first time a rule runs, so ``import diffkit`` stays fast.
 """
@@ -26,7 +29,7 @@ from typing import Any
 
 import numpy as _np
 
-from diffkit.backends.symbolic import as_object, is_condition, tick
+from diffkit.backends.symbolic import as_object, is_condition, tick, values_error
 from diffkit.numpy import linalg
 from diffkit.numpy._primitives import PRIMITIVES
 from diffkit.primitives import defsympy
@@ -44,10 +47,39 @@ class _LazySympy:
 sp: Any = _LazySympy()
 
 
-def rule(name: str, sympy_rule: Callable[..., Any]) -> None:
-    """Give the primitive ``name`` of diffkit.numpy its SymPy rule."""
+def rule(name: str, sympy_rule: Callable[..., Any], conditions: bool = False) -> None:
+    """Give the primitive ``name`` of diffkit.numpy its SymPy rule.
+
+    Conditions among the arguments are turned into numbers (1 where they
+    hold, 0 elsewhere) first, unless ``conditions`` says that the rule takes
+    them as they are: logical operations, ``where``, and the rules that only
+    move elements around (a condition moved is still a condition).
+    """
     if name in PRIMITIVES:  # the table may not have every NumPy function
-        defsympy(PRIMITIVES[name], sympy_rule)
+        defsympy(PRIMITIVES[name], sympy_rule if conditions else _numeric(sympy_rule))
+
+
+def _numeric(sympy_rule: Callable[..., Any]) -> Callable[..., Any]:
+    """``sympy_rule`` with conditions among its arguments counted as 1 or 0."""
+    def numeric(*args: Any, **kwargs: Any) -> Any:
+        return sympy_rule(*[_as_number(a) for a in args], **kwargs)
+
+    return numeric
+
+
+def _as_number(a: Any) -> Any:
+    """An argument with its conditions as numbers: ``x > 0`` becomes
+    ``Piecewise((1, x > 0), (0, True))``, ``True`` becomes 1.  Anything else is
+    returned as it is (the common case, checked without copying)."""
+    if isinstance(a, _np.ndarray) and a.dtype == object:
+        if not any(is_condition(e) for e in a.flat):
+            return a
+        return _np.frompyfunc(_as_number, 1, 1)(a)
+    if is_condition(a):
+        if a in (sp.true, sp.false):
+            return sp.Integer(int(a == sp.true))
+        return sp.Piecewise((sp.S.One, a), (sp.S.Zero, True))
+    return a
 
 
 def linalg_rule(name: str, sympy_rule: Callable[..., Any]) -> None:
@@ -90,7 +122,9 @@ def _reduce(op: Callable[..., Any]) -> Callable[..., Any]:
         kept = [ax for ax in range(a.ndim) if ax not in axes]
         moved = _np.transpose(a, kept + list(axes))
         kept_shape = moved.shape[:len(kept)]
-        rows = moved.reshape(kept_shape + (-1,))
+        # The length of a row spelt out: -1 cannot be inferred when some
+        # other axis is empty (a mean over axis 0 of a (2, 0) array).
+        rows = moved.reshape(kept_shape + (int(_np.prod(moved.shape[len(kept):])),))
         result = _np.empty(kept_shape, dtype=object)
         for index in _np.ndindex(*kept_shape):
             result[index] = op(*rows[index])
@@ -130,6 +164,29 @@ def _where(condition: Any, a: Any, b: Any) -> Any:
     if is_condition(condition):
         return sp.Piecewise((a, condition), (b, True))
     return sp.Piecewise((a, sp.Ne(condition, 0)), (b, True))
+
+
+def _where_rule(condition: Any, *choices: Any) -> Any:
+    """``np.where(condition, a, b)``: a ``Piecewise`` per element.
+
+    ``np.where(condition)`` alone returns the *indices* where the condition
+    holds: how many there are depends on the values, so there is no formula.
+    """
+    if len(choices) != 2:
+        raise values_error("np.where(condition) without a and b (the indices "
+                           "where the condition holds)")
+    a, b = (_as_number(c) for c in choices)
+    return _map(_where)(condition, a, b)
+
+
+def _getitem(a: Any, index: Any) -> Any:
+    """``a[index]``; an index computed from symbolic values has no formula."""
+    parts = index if isinstance(index, tuple) else (index,)
+    for part in parts:
+        if (isinstance(part, _np.ndarray) and part.dtype == object) or \
+                isinstance(part, sp.Basic):
+            raise values_error("the index (a mask or positions computed from x)")
+    return a[index]
 
 
 def _truth(e: Any) -> Any:
@@ -340,10 +397,10 @@ rule("less", _map(lambda a, b: sp.Lt(a, b)))
 rule("less_equal", _map(lambda a, b: sp.Le(a, b)))
 rule("equal", _map(lambda a, b: sp.Eq(a, b)))
 rule("not_equal", _map(lambda a, b: sp.Ne(a, b)))
-rule("logical_and", _logical(lambda a, b: sp.And(a, b)))
-rule("logical_or", _logical(lambda a, b: sp.Or(a, b)))
-rule("logical_not", _logical(lambda a: sp.Not(a)))
-rule("logical_xor", _logical(lambda a, b: sp.Xor(a, b)))
+rule("logical_and", _logical(lambda a, b: sp.And(a, b)), conditions=True)
+rule("logical_or", _logical(lambda a, b: sp.Or(a, b)), conditions=True)
+rule("logical_not", _logical(lambda a: sp.Not(a)), conditions=True)
+rule("logical_xor", _logical(lambda a, b: sp.Xor(a, b)), conditions=True)
 rule("isfinite", _map(_finite))
 rule("isinf", _map(lambda a: sp.true if a in (sp.oo, -sp.oo, sp.zoo)
                         else sp.false))
@@ -359,8 +416,8 @@ rule("trunc", _map(_trunc))
 rule("fix", _map(_trunc))
 rule("floor_divide", _map(lambda a, b: sp.floor(a / b)))
 rule("heaviside", _map(lambda a, b: sp.Heaviside(a, b)))
-rule("any", _reduce(lambda *c: sp.Or(*[_truth(e) for e in c])))
-rule("all", _reduce(lambda *c: sp.And(*[_truth(e) for e in c])))
+rule("any", _reduce(lambda *c: sp.Or(*[_truth(e) for e in c])), conditions=True)
+rule("all", _reduce(lambda *c: sp.And(*[_truth(e) for e in c])), conditions=True)
 
 # --- reductions -----------------------------------------------------------------------
 rule("sum", _reduce(lambda *terms: sp.Add(*terms)))
@@ -379,15 +436,15 @@ for _name in ["reshape", "transpose", "moveaxis", "swapaxes", "broadcast_to",
               "diagonal", "diag", "triu", "tril", "trace", "take",
               "take_along_axis", "rot90", "atleast_1d", "atleast_2d",
               "atleast_3d"]:
-    rule(_name, getattr(_np, _name))
+    rule(_name, getattr(_np, _name), conditions=True)
 rule("pad", lambda a, *args, **kwargs: _np.pad(_o(a), *args, **kwargs))
-rule("getitem", lambda a, index: a[index])
+rule("getitem", _getitem, conditions=True)
 rule("untake", _untake)
 rule("concatenate", lambda axis, *arrays: _np.concatenate(
-    [_o(a) for a in arrays], axis=axis))
+    [_o(a) for a in arrays], axis=axis), conditions=True)
 
 # --- choosing: conditions become Piecewise -------------------------------------------
-rule("where", _map(_where))
+rule("where", _where_rule, conditions=True)
 rule("clip", _map(lambda a, lo, hi: a if lo is None and hi is None
                        else sp.Max(a, lo) if hi is None
                        else sp.Min(a, hi) if lo is None

@@ -302,6 +302,12 @@ class Trace:
         literals.  An array output comes back as a SymPy ``Matrix`` (1-D and
         2-D) or ``Array``.
 
+        Raises
+        ------
+        NotApplicable
+            If the formula is nested more deeply than SymPy can handle
+            (thousands of levels: SymPy recurses once per level).
+
         Examples
         --------
         >>> import diffkit as dk

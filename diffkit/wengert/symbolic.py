@@ -105,6 +105,13 @@ def _sympy_apply(prim: Primitive, args: list[Any], kwargs: dict) -> Any:
 
 def to_sympy(t: Trace) -> Any:
     """The lines of ``t`` run on SymPy symbols (see :meth:`Trace.to_sympy`)."""
+    from diffkit.backends.symbolic import too_deep
+
+    with too_deep("the traced formula"):
+        return _replay(t)
+
+
+def _replay(t: Trace) -> Any:
     import sympy
 
     env: dict[int, Any] = {}
