@@ -13,7 +13,10 @@ that a five-line loop runs on whatever values it is given.  The whitelist:
 
 * numbers: ``2``, ``0.5``, ``1e-3``, ``2j``;
 * the constants ``pi`` (also ``π``) and ``e``;
-* variables: any other name (names starting with ``_`` are refused);
+* variables: any other name (names starting with ``_`` are refused, and so
+  are ``inf``, ``infinity`` and ``nan`` in any case: a reader takes them
+  for NumPy's constants, but an expression's constants are finite numbers,
+  as its derivatives need);
 * ``+ - * / **``, unary ``-`` and ``+``, parentheses;
 * calls of the functions in :data:`FUNCTIONS` by their bare name, with
   positional arguments, e.g. ``sin(x)``, ``arctan2(y, x)``, ``ln(x)``.
@@ -23,8 +26,9 @@ comprehensions, comparisons, strings, keyword or starred arguments, calls of
 unknown names -- is an :class:`~diffkit.errors.ExpressionError` that names
 the offending part and points at it with carets under the text.  So is any
 input that could make parsing or evaluation expensive: a string longer than
-:data:`MAX_LENGTH` characters, nesting deeper than :data:`MAX_DEPTH` levels,
-or a constant exponent larger in size than :data:`MAX_EXPONENT` (``x**5000``,
+:data:`MAX_LENGTH` characters, nesting deeper than :data:`MAX_DEPTH` levels
+(a chain such as ``x + y - z + ...`` is one level, however long), or a
+constant exponent larger in size than :data:`MAX_EXPONENT` (``x**5000``,
 ``9**9**9``).
 
 Like Python's own compiler, arithmetic on constants is folded once, when the
@@ -85,8 +89,9 @@ __all__ = [
 
 #: Longest expression string accepted, in characters.
 MAX_LENGTH = 1000
-#: Deepest nesting accepted: each operator or call is one level, so a sum of
-#: more than 100 terms is also too deep.  Far more than a formula needs.
+#: Deepest nesting accepted: each call, power, unary sign or parenthesised
+#: operand is one level deeper; a chain of ``+`` and ``-`` (or of ``*`` and
+#: ``/``) is one level however long it is.  Far more than a formula needs.
 MAX_DEPTH = 100
 #: Largest absolute value of an exponent that is a constant (``x**1000`` is
 #: fine, ``x**1001`` is refused): huge integer powers only ever overflow.
@@ -119,6 +124,9 @@ FUNCTIONS.update({alias: FUNCTIONS[target] for alias, target in _ALIASES.items()
 
 #: The named constants an expression may use.
 CONSTANTS: dict[str, float] = {"pi": math.pi, "π": math.pi, "e": math.e}
+#: Names that read as constants but are not finite numbers (compared in
+#: lower case): refused, rather than silently becoming variables.
+_NOT_FINITE = frozenset({"inf", "infinity", "nan"})
 
 _BINARY_OPERATORS: dict[type, tuple[str, Callable[[Any, Any], Any]]] = {
     ast.Add: ("+", operator.add),
@@ -127,6 +135,10 @@ _BINARY_OPERATORS: dict[type, tuple[str, Callable[[Any, Any], Any]]] = {
     ast.Div: ("/", operator.truediv),
     ast.Pow: ("**", operator.pow),
 }
+# Operators of equal precedence that chain to the left: a chain of them is
+# one level of nesting, however long.
+_CHAINED: dict[type, str] = {ast.Add: "sum", ast.Sub: "sum",
+                             ast.Mult: "product", ast.Div: "product"}
 _UNARY_OPERATORS: dict[type, tuple[str, Callable[[Any], Any]]] = {
     ast.USub: ("-", operator.neg),
     ast.UAdd: ("+", operator.pos),
@@ -268,6 +280,13 @@ class Expression:
         return registers[self._result]
 
     def _bind(self, args: tuple, kwargs: dict) -> tuple:
+        if not self.variables and (args or kwargs):
+            # dk.derivative("2", 1.0): a constant, but the user has a variable
+            # in mind; naming it makes the expression a function of it.
+            raise TypeError(
+                f"The expression {self.text!r} has no variables, so it takes no "
+                "arguments. To use it as a function of x (a constant one), name "
+                f"the variable: dk.function({self.text!r}, vars='x').")
         try:
             bound = self.__signature__.bind(*args, **kwargs)
         except TypeError as error:
@@ -329,6 +348,8 @@ def _bad_variable_name(name: str) -> str | None:
         return "is a function"
     if name in CONSTANTS:
         return "is a constant"
+    if name.lower() in _NOT_FINITE:
+        return "reads as a constant that is not a finite number"
     return None
 
 
@@ -493,6 +514,11 @@ class _Compiler:
             raise self.fail(
                 f"The name {name!r} is not allowed: names starting with '_' "
                 "are reserved", node)
+        if name.lower() in _NOT_FINITE:
+            raise self.fail(
+                f"{name!r} is not allowed: constants in an expression must be "
+                f"finite, and a variable named {name!r} would read as the "
+                "constant (rename it)", node)
         if name not in self.variables:
             if self.fixed:
                 listed = ", ".join(self.variables) or "none"
@@ -506,6 +532,8 @@ class _Compiler:
         op = type(node.op)
         if op not in _BINARY_OPERATORS:
             raise self.refused_operator(node, node.left, node.right)
+        if op in _CHAINED:
+            return self.chain(node, depth)
         symbol, fn = _BINARY_OPERATORS[op]
         left = self.visit(node.left, depth + 1)
         right = self.visit(node.right, depth + 1)
@@ -520,6 +548,28 @@ class _Compiler:
                 f"limited to {MAX_EXPONENT} in size "
                 "(diffkit.expression.MAX_EXPONENT)", node.right)
         return self.apply(fn, (left, right), node, symbol)
+
+    def chain(self, node: ast.BinOp, depth: int) -> _Ref:
+        """``a + b - c + ...`` (or ``a * b / c ...``): one level, however long.
+
+        Python's parser nests the chain to the left, ``((a + b) - c) + ...``,
+        but a reader sees a flat list of terms; so the left spine is walked
+        in a loop, and each term is visited one level down.  (Visiting the
+        spine recursively would also run out of Python's stack for a few
+        hundred terms.)
+        """
+        group = _CHAINED[type(node.op)]
+        links: list[ast.BinOp] = []
+        first: ast.expr = node
+        while isinstance(first, ast.BinOp) and _CHAINED.get(type(first.op)) == group:
+            links.append(first)
+            first = first.left
+        total = self.visit(first, depth + 1)
+        for link in reversed(links):  # left to right, as Python evaluates
+            symbol, fn = _BINARY_OPERATORS[type(link.op)]
+            total = self.apply(fn, (total, self.visit(link.right, depth + 1)),
+                               link, symbol)
+        return total
 
     def unaryop(self, node: ast.UnaryOp, depth: int) -> _Ref:
         op = type(node.op)

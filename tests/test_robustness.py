@@ -11,6 +11,7 @@ mpmath at high precision, and closed forms.
 from __future__ import annotations
 
 import contextlib
+import math
 import sys
 
 import mpmath
@@ -299,3 +300,62 @@ def test_symbolic_backend_hessian_needs_a_scalar_output():
     onp.testing.assert_array_equal(  # d2/dx2 sum(x**3) = diag(6 x)
         sym.hessian(lambda x: np.sum(x**3), onp.array([1.0, 2.0])),
         [[6.0, 0.0], [0.0, 12.0]])
+
+
+# --- 6. expression strings ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("op, derivative", [
+    ("+", 499.0),                 # d/dx (x + x + ... + x) = 499
+    ("-", -497.0),                # x - x - ... - x = (2 - 499) x
+    ("*", 499.0),                 # x**499 at 1: 499
+])
+def test_a_long_flat_chain_is_not_deep(op, derivative):
+    text = op.join(["x"] * 499)
+    assert len(text) == 997 < dk.expression.MAX_LENGTH
+    assert dk.derivative(text, 1.0) == derivative
+    assert dk.derivative(text, 1.0, method="forward") == derivative
+
+
+def test_a_mixed_chain_keeps_python_precedence_and_order():
+    f = dk.function("x/2/2*8 - x*3 + 1 - 2")    # ((x/2)/2)*8 - 3x + 1 - 2 = -x - 1
+    assert f(5.0) == -6.0
+    assert dk.derivative(f, 5.0) == -1.0
+    assert dk.function("1 + 2 + x")._constants[-1] == 3  # folded left to right
+
+
+@pytest.mark.parametrize("text", [
+    "sin(" * 150 + "x" + ")" * 150,
+    "x**" * 150 + "x",
+    "(x+" * 120 + "x" + ")" * 120,
+    "-" * 150 + "x",
+])
+def test_genuinely_nested_input_is_still_refused(text):
+    with pytest.raises(dk.ExpressionError, match="nested more than 100 levels"):
+        dk.function(text)
+
+
+@pytest.mark.parametrize("text, name", [
+    ("inf*x", "inf"), ("x + nan", "nan"), ("exp(-x)*Inf", "Inf"),
+    ("NaN", "NaN"), ("x/infinity", "infinity"),
+])
+def test_inf_and_nan_are_refused_not_made_variables(text, name):
+    with pytest.raises(dk.ExpressionError,
+                       match=f"'{name}' is not allowed: constants .* finite") as info:
+        dk.function(text)
+    assert str(info.value).splitlines()[-1].strip() == "^" * len(name)
+    with pytest.raises(dk.ExpressionError, match="not a finite number"):
+        dk.function("x", vars=["x", name])
+
+
+def test_pi_and_e_are_the_constants():
+    f = dk.function("pi*x + e")
+    assert f.variables == ("x",)
+    assert f(2.0) == 2 * math.pi + math.e
+
+
+def test_an_expression_without_variables_says_to_name_one():
+    with pytest.raises(TypeError, match="'2' has no variables.*vars='x'"):
+        dk.derivative("2", 1.0)
+    assert dk.derivative(dk.function("2", vars="x"), 1.0) == 0.0
+    assert dk.function("2*pi")() == 2 * math.pi  # called with nothing, it is the value
