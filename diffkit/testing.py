@@ -21,10 +21,10 @@ _MODES = {"forward": "forward", "fwd": "forward", "reverse": "reverse",
 
 
 def check_grads(
-    f: Callable[..., Any],
+    f: Callable[..., Any] | str,
     *args: Any,
     order: int = 2,
-    modes: Sequence[str] = ("forward", "reverse"),
+    modes: str | Sequence[str] = ("forward", "reverse"),
     eps: float = 1e-6,
     rtol: float = 1e-5,
     atol: float = 1e-6,
@@ -37,10 +37,31 @@ def check_grads(
     ``order=2`` the derivative functions themselves are checked the same way,
     and so on.
 
+    Parameters
+    ----------
+    f
+        A function written with ``diffkit.numpy``, or an expression string
+        such as ``"sin(x)*y"`` (one argument per variable).
+    *args
+        The point: one value per argument of ``f`` (numbers, arrays, or
+        tuples/lists/dicts of them); at least one number to differentiate.
+    order
+        Check derivatives up to this order: 1, 2, 3...
+    modes
+        ``"forward"`` (or ``"fwd"``), ``"reverse"`` (or ``"rev"``), or a list
+        of them.
+    eps
+        The step of the central difference.
+    rtol, atol
+        Relative and absolute tolerance of the comparison.
+
     Raises
     ------
     AssertionError
         With the worst mismatch found, if any derivative disagrees.
+    ValueError
+        For an unknown mode, an order that is not a positive integer, or no
+        input to differentiate.
 
     Examples
     --------
@@ -54,13 +75,25 @@ def check_grads(
     ...
     AssertionError: reverse-mode derivative of order 1 ...
     """
+    from diffkit.transforms import _callable
+
+    f = _callable(f)  # an expression string is a function too
+    if isinstance(modes, str):  # one mode, not a sequence of letters
+        modes = (modes,)
     unknown = [m for m in modes if m not in _MODES]
     if unknown:
         raise ValueError(f"Unknown mode(s) {unknown}: use 'forward'/'fwd' or "
                          "'reverse'/'rev'.")
-    if order < 1:
-        raise ValueError("order must be at least 1.")
+    if isinstance(order, bool) or not isinstance(order, int | _np.integer) \
+            or order < 1:
+        raise ValueError(f"order must be a positive integer (1, 2, ...), got "
+                         f"{order!r}.")
     args = tuple(tree_map(as_float, a) for a in args)
+    if sum(_np.size(leaf) for leaf in flatten(args)[0]) == 0:
+        raise ValueError(
+            "Nothing to differentiate: check_grads needs the point, one value "
+            "per argument of f, e.g. dk.check_grads(f, 1.5), and at least one "
+            "number among them.")
     rng = _np.random.default_rng(0)
     for mode in dict.fromkeys(_MODES[m] for m in modes):
         _check(f, args, mode, order, 1, rng, eps, rtol, atol)

@@ -119,6 +119,42 @@ def test_compare_reference_falls_back_to_double_precision_and_says_why():
     assert cmp["reverse"].abs_error <= 1e-15
 
 
+# --- 2. check_grads -------------------------------------------------------------------
+
+
+def test_check_grads_accepts_an_expression_string():
+    dk.check_grads("x**2", 1.0)
+    dk.check_grads("sin(x)*y + exp(y)", 0.3, 1.2, order=3)
+
+
+def test_check_grads_takes_one_mode_as_a_string():
+    for mode in ("fwd", "rev", "forward", "reverse"):
+        dk.check_grads(lambda x: np.sin(x) * x, 0.7, modes=mode)
+    with pytest.raises(ValueError, match=r"Unknown mode\(s\) \['sideways'\]"):
+        dk.check_grads(lambda x: x, 1.0, modes="sideways")
+
+
+def test_check_grads_still_finds_a_wrong_rule_in_the_mode_asked_for():
+    square = dk.primitive(lambda x: x**2)
+    dk.defvjp(square, lambda g, ans, x: g * x)  # wrong: should be 2 x
+    dk.defjvp(square, lambda t, ans, x: 2 * x * t)  # right
+    dk.check_grads(square, 1.5, modes="fwd", order=1)
+    with pytest.raises(AssertionError, match="reverse-mode derivative of order 1"):
+        dk.check_grads(square, 1.5, modes="rev", order=1)
+
+
+@pytest.mark.parametrize("order", [1.5, 0, -1, True, "2"])
+def test_check_grads_refuses_an_order_that_is_not_a_positive_integer(order):
+    with pytest.raises(ValueError, match="order must be a positive integer"):
+        dk.check_grads(lambda x: x**2, 1.0, order=order)
+
+
+@pytest.mark.parametrize("args", [(), (onp.zeros(0),), ({"a": onp.zeros((2, 0))},)])
+def test_check_grads_with_nothing_to_differentiate_says_so(args):
+    with pytest.raises(ValueError, match="Nothing to differentiate"):
+        dk.check_grads(lambda *xs: 1.0, *args)
+
+
 # --- 3. compare's arguments -----------------------------------------------------------
 
 
