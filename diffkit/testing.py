@@ -11,7 +11,7 @@ from diffkit.backends import finite as _finite
 from diffkit.backends import forward as _forward
 from diffkit.backends import reverse as _reverse
 from diffkit.tracer import unbox
-from diffkit.trees import flatten, tree_map, unflatten
+from diffkit.trees import flatten, numeric_leaves, tree_map, unflatten
 from diffkit.values import as_float
 
 __all__ = ["check_grads"]
@@ -94,9 +94,23 @@ def check_grads(
             "Nothing to differentiate: check_grads needs the point, one value "
             "per argument of f, e.g. dk.check_grads(f, 1.5), and at least one "
             "number among them.")
+    f = _one_array(f)
     rng = _np.random.default_rng(0)
     for mode in dict.fromkeys(_MODES[m] for m in modes):
         _check(f, args, mode, order, 1, rng, eps, rtol, atol)
+
+
+def _one_array(f: Callable[..., Any]) -> Callable[..., Any]:
+    """``f`` with a tuple/list/dict output raveled into one vector.
+
+    Every output is then checked, element by element, like an array output;
+    ``None`` or a string is refused with a message saying so.
+    """
+    def one_array(*xs: Any) -> Any:
+        leaves, treedef = numeric_leaves(f(*xs), "dk.check_grads: the function")
+        return leaves[0] if treedef.kind is None else _stack_leaves(leaves)
+
+    return one_array
 
 
 def _random_like(tree: Any, rng: _np.random.Generator) -> Any:

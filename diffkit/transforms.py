@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import functools
 import importlib
+import numbers
+import operator
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -22,7 +24,7 @@ from diffkit import numpy as dnp
 from diffkit.backends import forward as _forward
 from diffkit.backends import reverse as _reverse
 from diffkit.tracer import unbox
-from diffkit.trees import flatten, tree_map, unflatten
+from diffkit.trees import TreeDef, numeric_leaves, tree_map, unflatten
 
 __all__ = [
     "derivative", "grad", "value_and_grad", "elementwise_grad", "jacobian",
@@ -55,46 +57,134 @@ def _callable(f: Any) -> Callable[..., Any]:
     return f
 
 
-def _argnums(argnum: Argnum, nargs: int) -> tuple[int, ...]:
-    nums = (argnum,) if isinstance(argnum, int) else tuple(argnum)
-    for a in nums:
-        if not isinstance(a, int) or isinstance(a, bool):
-            raise TypeError(f"argnum must be an int or a tuple of ints, got {a!r}.")
+def _checked_argnum(argnum: Any) -> int | tuple[int, ...]:
+    """``argnum`` as an int or a tuple of ints, or an error saying what is allowed.
+
+    NumPy integers count as ints (an ``argnum`` may come from ``np.argmax``);
+    floats and bools do not, since ``argnum=1.0`` or ``argnum=True`` is more
+    likely a slip than a choice.  Checked when the operator is made, so the
+    mistake shows where it was written.
+    """
+    if _is_position(argnum):
+        return operator.index(argnum)
+    if isinstance(argnum, tuple | list) and all(_is_position(a) for a in argnum):
+        if not argnum:
+            raise ValueError(
+                "argnum=() selects no argument to differentiate: give one "
+                "position, such as argnum=0, or several, such as argnum=(0, 1)."
+            )
+        return tuple(operator.index(a) for a in argnum)
+    raise TypeError(
+        "argnum must be an int, the position of the argument to differentiate "
+        "(argnum=0 for the first, argnum=-1 for the last), or a tuple of ints "
+        f"(argnum=(0, 1) for the first two); got {argnum!r} "
+        f"({type(argnum).__name__})."
+    )
+
+
+def _is_position(a: Any) -> bool:
+    return isinstance(a, numbers.Integral) and not isinstance(a, bool | _np.bool_)
+
+
+def _positions(argnum: int | tuple[int, ...], nargs: int) -> tuple[int, ...]:
+    """The positions ``argnum`` names in a call with ``nargs`` arguments, from 0."""
+    for a in (argnum,) if isinstance(argnum, int) else argnum:
         if not -nargs <= a < nargs:
             valid = f"0..{nargs - 1}" if nargs else "none: it was called without any"
             raise ValueError(
                 f"argnum={a} is out of range: the function was called with {nargs} "
                 f"positional argument(s) (valid argnum: {valid})."
             )
-    return tuple(a % nargs for a in nums)
+    if isinstance(argnum, int):
+        return (argnum % nargs,)
+    return tuple(a % nargs for a in argnum)
 
 
-def _of_argnums(f: Callable[..., Any], args: tuple, argnum: Argnum, kwargs: dict):
-    """``f`` as a function of only the arguments being differentiated."""
-    nums = _argnums(argnum, len(args))
-    single = isinstance(argnum, int)
+def _of_argnums(f: Callable[..., Any], args: tuple, argnum: int | tuple[int, ...],
+                kwargs: dict) -> tuple[Callable[[Any], Any], Any, Callable[[Any], Any]]:
+    """``f`` as a function of only the arguments being differentiated.
 
-    def restricted(x: Any) -> Any:
+    Returns that function, the point to differentiate it at (one argument,
+    or a tuple of them for a tuple ``argnum``), and ``spread``, which turns a
+    result per differentiated argument into one per entry of ``argnum``.  A
+    position listed twice, ``argnum=(0, 0)``, is differentiated once and its
+    derivative given twice (as in JAX): treating the two entries as separate
+    variables would let the second overwrite the first.
+    """
+    positions = _positions(argnum, len(args))
+    if isinstance(argnum, int):
+        (i,) = positions
+
+        def one(x: Any) -> Any:
+            full = list(args)
+            full[i] = x
+            return f(*full, **kwargs)
+
+        return one, args[i], _same
+
+    distinct = tuple(dict.fromkeys(positions))
+
+    def several(xs: Any) -> Any:
         full = list(args)
-        if single:
-            full[nums[0]] = x
-        else:
-            for i, xi in zip(nums, x, strict=True):
-                full[i] = xi
+        for i, xi in zip(distinct, xs, strict=True):
+            full[i] = xi
         return f(*full, **kwargs)
 
-    x = args[nums[0]] if single else tuple(args[i] for i in nums)
-    return restricted, x
+    def spread(per_argument: Any) -> Any:
+        return tuple(per_argument[distinct.index(i)] for i in positions)
+
+    return (several, tuple(args[i] for i in distinct),
+            _same if distinct == positions else spread)
+
+
+def _same(x: Any) -> Any:
+    return x
+
+
+_NOT_SCALAR = (
+    "For the gradient of the sum of the outputs use dk.elementwise_grad; for "
+    "every derivative of every output use dk.jacobian."
+)
 
 
 def _scalar_output(value: Any, who: str) -> None:
+    """Check that a function's output is one number: what a gradient needs."""
+    if isinstance(value, tuple | list | dict):
+        raise TypeError(
+            f"{who} needs a function with a scalar output, but this one returned "
+            f"a {type(value).__name__} of {len(value)} values. {_NOT_SCALAR}"
+        )
+    numeric_leaves(value, f"{who}: the function")
     if dnp.ndim(value) != 0:
         raise TypeError(
             f"{who} needs a function with a scalar output, but this one returned "
-            f"an array of shape {dnp.shape(value)}. For the gradient of the sum of "
-            "the outputs use dk.elementwise_grad; for every derivative of every "
-            "output use dk.jacobian."
+            f"an array of shape {dnp.shape(value)}. {_NOT_SCALAR}"
         )
+
+
+def _scalar_valued(g: Callable[[Any], Any], who: str) -> Callable[[Any], Any]:
+    """``g``, checking its output is one number *inside* the backend's call.
+
+    Checking there, as each method runs ``g``, gives every method the same
+    error, before finite differences read a tuple as a vector or reverse
+    mode follows a ``None`` back to a zero gradient.
+    """
+    def scalar_valued(x: Any) -> Any:
+        out = g(x)
+        _scalar_output(out, who)
+        return out
+
+    return scalar_valued
+
+
+def _numeric_valued(g: Callable[[Any], Any], who: str) -> Callable[[Any], Any]:
+    """``g``, checking it returns numbers (or a tree of them), not ``None``..."""
+    def numeric_valued(x: Any) -> Any:
+        out = g(x)
+        numeric_leaves(out, f"{who}: the function")
+        return out
+
+    return numeric_valued
 
 
 def _as_result(x: Any) -> Any:
@@ -118,16 +208,26 @@ def _scalar_as_python(v: Any) -> Any:
 
 
 def _value_and_grad(f: Callable[..., Any], args: tuple, kwargs: dict,
-                    argnum: Argnum, method: str, who: str) -> tuple[Any, Any]:
-    fun, x = _of_argnums(f, args, argnum, kwargs)
+                    argnum: int | tuple[int, ...], method: str,
+                    who: str) -> tuple[Any, Any]:
+    fun, x, spread = _of_argnums(f, args, argnum, kwargs)
+    fun = _scalar_valued(fun, who)
     if method == "reverse":
         value, pullback = _reverse.vjp(fun, x, retain=False)  # one pass
-        _scalar_output(value, who)
-        g = pullback(_np.ones(dnp.shape(value)))
+        g = pullback(1.0)
     else:
         value, g = _backend(method).value_and_jacobian(fun, x)
-        _scalar_output(value, who)
-    return value, _as_result(g)
+    return value, _as_result(spread(g))
+
+
+def _grad(f: Callable[..., Any], argnum: int | tuple[int, ...], method: str,
+          who: str) -> Callable[..., Any]:
+    """:func:`grad`, with ``who`` naming the operator in its error messages."""
+    @functools.wraps(f)
+    def gradfun(*args: Any, **kwargs: Any) -> Any:
+        return _value_and_grad(f, args, kwargs, argnum, method, who)[1]
+
+    return gradfun
 
 
 def grad(f: Any, argnum: Argnum = 0, method: str = "reverse") -> Callable[..., Any]:
@@ -139,7 +239,8 @@ def grad(f: Any, argnum: Argnum = 0, method: str = "reverse") -> Callable[..., A
         A Python function written with ``diffkit.numpy`` (or an expression string).
     argnum
         Which positional argument to differentiate: an int, or a tuple of ints
-        to get a tuple of gradients.
+        to get a tuple of gradients, one per entry (an argument listed twice
+        gets its gradient twice).
     method
         ``"reverse"`` (default), ``"forward"``, ``"finite"`` or ``"symbolic"``.
 
@@ -148,6 +249,12 @@ def grad(f: Any, argnum: Argnum = 0, method: str = "reverse") -> Callable[..., A
     callable
         A function of the same arguments as ``f`` returning the gradient, in
         the same structure (array, tuple, dict...) as the argument.
+
+    Raises
+    ------
+    TypeError
+        If ``f`` returns anything but one number: an array, a tuple, ``None``...
+        (:func:`elementwise_grad` and :func:`jacobian` take non-scalar outputs).
 
     Examples
     --------
@@ -160,15 +267,12 @@ def grad(f: Any, argnum: Argnum = 0, method: str = "reverse") -> Callable[..., A
     array([ 3., 12.])
     >>> float(dk.grad(dk.grad(np.sin))(0.0))  # -sin(0)
     -0.0
+    >>> dk.grad(lambda x, y: x * y ** 2, argnum=(0, 1))(2.0, 3.0)
+    (9.0, 12.0)
     """
     f = _callable(f)
     _backend(method)
-
-    @functools.wraps(f)
-    def gradfun(*args: Any, **kwargs: Any) -> Any:
-        return _value_and_grad(f, args, kwargs, argnum, method, "dk.grad")[1]
-
-    return gradfun
+    return _grad(f, _checked_argnum(argnum), method, "dk.grad")
 
 
 def value_and_grad(f: Any, argnum: Argnum = 0,
@@ -184,6 +288,7 @@ def value_and_grad(f: Any, argnum: Argnum = 0,
     """
     f = _callable(f)
     _backend(method)
+    argnum = _checked_argnum(argnum)
 
     @functools.wraps(f)
     def fun(*args: Any, **kwargs: Any) -> tuple[Any, Any]:
@@ -199,7 +304,9 @@ def elementwise_grad(f: Any, argnum: Argnum = 0,
     """The gradient of ``sum(f(x))``: "backward for a non-scalar output".
 
     For a function applied elementwise this is the vector of derivatives
-    ``f'(x_i)``; in general it is the vector-Jacobian product with ones.
+    ``f'(x_i)``; in general it is the vector-Jacobian product with ones.  A
+    function returning a tuple/list/dict of arrays counts every element of
+    every one of them.
 
     Examples
     --------
@@ -207,28 +314,45 @@ def elementwise_grad(f: Any, argnum: Argnum = 0,
     >>> import diffkit.numpy as np
     >>> dk.elementwise_grad(lambda x: x * x)(np.array([1.0, 2.0, 3.0, 4.0]))
     array([2., 4., 6., 8.])
+    >>> dk.elementwise_grad(lambda x: (x * x, 3 * x))(np.array([1.0, 2.0]))
+    array([5., 7.])
     """
     f = _callable(f)
-    _backend(method)
+    backend = _backend(method)
+    argnum = _checked_argnum(argnum)
+    who = "dk.elementwise_grad"
 
     @functools.wraps(f)
     def fun(*args: Any, **kwargs: Any) -> Any:
-        g, x = _of_argnums(f, args, argnum, kwargs)
+        g, x, spread = _of_argnums(f, args, argnum, kwargs)
         if method == "reverse":
-            value, pullback = _reverse.vjp(g, x, retain=False)  # one pass
-            return _as_result(pullback(_np.ones(dnp.shape(value))))
-        value, jac = _backend(method).value_and_jacobian(g, x)
-        out_axes = tuple(range(dnp.ndim(value)))
-        return _as_result(tree_map(lambda j: dnp.sum(j, axis=out_axes), jac))
+            value, pullback = _reverse.vjp(_numeric_valued(g, who), x,
+                                           retain=False)  # one pass
+            ones = tree_map(lambda v: _np.ones(dnp.shape(v)), value)
+            return _as_result(spread(pullback(ones)))
+        # Otherwise the Jacobian: each output's block summed over its axes,
+        # and the blocks added up (from zeros, for a function returning ()).
+        _, shapes, blocks = _jacobian_blocks(backend, g, x, who)
+        total = tree_map(lambda leaf: _np.zeros(dnp.shape(leaf)), x)
+        for shape, block in zip(shapes, blocks, strict=True):
+            total = tree_map(operator.add, total, _summed(block, len(shape)))
+        return _as_result(spread(total))
 
     return fun
+
+
+def _summed(block: Any, ndim: int) -> Any:
+    """A Jacobian block summed over its first ``ndim`` (output) axes."""
+    return tree_map(lambda j: dnp.sum(j, axis=tuple(range(ndim))), block)
 
 
 def jacobian(f: Any, argnum: Argnum = 0, method: str = "reverse") -> Callable[..., Any]:
     """The Jacobian of ``f``: shape ``f(x).shape + x.shape``.
 
     ``method="forward"`` pushes all input directions through one vectorised
-    pass; ``"reverse"`` runs one backward pass per output.
+    pass; ``"reverse"`` runs one backward pass per output.  A function that
+    returns a tuple/list/dict gets a Jacobian block per output, in that
+    structure.
 
     Examples
     --------
@@ -238,48 +362,67 @@ def jacobian(f: Any, argnum: Argnum = 0, method: str = "reverse") -> Callable[..
     ...     np.array([0.0, 2.0]))
     array([[2., 0.],
            [1., 0.]])
+    >>> dk.jacobian(lambda x: {"square": x ** 2, "sum": np.sum(x)})(
+    ...     np.array([1.0, 2.0]))
+    {'square': array([[2., 0.],
+           [0., 4.]]), 'sum': array([1., 1.])}
     """
     f = _callable(f)
     backend = _backend(method)
+    argnum = _checked_argnum(argnum)
 
     @functools.wraps(f)
     def fun(*args: Any, **kwargs: Any) -> Any:
-        g, x = _of_argnums(f, args, argnum, kwargs)
-        return _as_result(_tree_jacobian(backend, g, x))
+        g, x, spread = _of_argnums(f, args, argnum, kwargs)
+        return _as_result(_tree_jacobian(backend, g, x, "dk.jacobian", spread))
 
     return fun
 
 
-def _tree_jacobian(backend: Any, g: Callable[[Any], Any], x: Any) -> Any:
+def _tree_jacobian(backend: Any, g: Callable[[Any], Any], x: Any, who: str,
+                   spread: Callable[[Any], Any] = _same, **opts: Any) -> Any:
+    """The Jacobian of ``g`` in blocks, one per output, in the output's structure.
+
+    ``spread`` is applied to each block (see :func:`_of_argnums`).
+    """
+    out_def, _, blocks = _jacobian_blocks(backend, g, x, who, **opts)
+    return unflatten(out_def, [spread(block) for block in blocks])
+
+
+def _jacobian_blocks(backend: Any, g: Callable[[Any], Any], x: Any, who: str,
+                     **opts: Any) -> tuple[TreeDef, list[tuple[int, ...]], list[Any]]:
     """The Jacobian of ``g`` whatever the structure of its output.
 
     Backends differentiate functions returning one array.  A function that
     returns a tuple/list/dict is differentiated as the concatenation of its
     raveled outputs, and the Jacobian is cut back into blocks: one per output
     leaf, each holding (for every input leaf) ``out.shape + in.shape``.
+    Returns the output's structure, the shape of each output and the blocks.
     """
     structure: dict[str, Any] = {}
 
     def flat(x: Any) -> Any:
-        out = g(x)
-        leaves, treedef = flatten(out)
-        if treedef.kind is None:
-            return out
+        leaves, treedef = numeric_leaves(g(x), f"{who}: the function")
         structure["treedef"] = treedef
         structure["shapes"] = [dnp.shape(leaf) for leaf in leaves]
+        if treedef.kind is None:
+            return leaves[0]
+        if not leaves:
+            return _np.zeros(0)
         return dnp.concatenate([dnp.ravel(dnp.asarray(leaf)) for leaf in leaves])
 
-    _, jac = backend.value_and_jacobian(flat, x)
-    if "treedef" not in structure:
-        return jac
+    _, jac = backend.value_and_jacobian(flat, x, **opts)
+    treedef, shapes = structure["treedef"], structure["shapes"]
+    if treedef.kind is None:
+        return treedef, shapes, [jac]
     blocks, start = [], 0
-    for shape in structure["shapes"]:
+    for shape in shapes:
         size = int(_np.prod(shape))
         blocks.append(tree_map(
             lambda j, shape=shape, start=start, size=size: dnp.reshape(
                 j[start:start + size], shape + dnp.shape(j)[1:]), jac))
         start += size
-    return unflatten(structure["treedef"], blocks)
+    return treedef, shapes, blocks
 
 
 def hessian(f: Any, argnum: Argnum = 0, method: str = "forward-over-reverse"
@@ -307,6 +450,7 @@ def hessian(f: Any, argnum: Argnum = 0, method: str = "forward-over-reverse"
     [[6.0, 2.0], [2.0, 0.0]]
     """
     f = _callable(f)
+    argnum = _checked_argnum(argnum)
     if method == "forward-over-reverse":
         outer, inner = "forward", "reverse"
     else:
@@ -314,19 +458,25 @@ def hessian(f: Any, argnum: Argnum = 0, method: str = "forward-over-reverse"
         if hasattr(backend, "hessian"):
             @functools.wraps(f)
             def direct(*args: Any, **kwargs: Any) -> Any:
-                g, x = _of_argnums(f, args, argnum, kwargs)
-                return _as_result(backend.hessian(g, x))
+                g, x, spread = _of_argnums(f, args, argnum, kwargs)
+                h = backend.hessian(_scalar_valued(g, "dk.hessian"), x)
+                if spread is not _same:  # blocks per entry of argnum, both ways
+                    h = spread(tuple(spread(row) for row in h))
+                return _as_result(h)
 
             return direct
         outer = inner = method
-    return jacobian(grad(f, argnum, method=inner), argnum, method=outer)
+    return jacobian(_grad(f, argnum, inner, "dk.hessian"), argnum, method=outer)
 
 
-def hvp(f: Any, argnum: int = 0) -> Callable[..., Any]:
+def hvp(f: Any, argnum: Argnum = 0) -> Callable[..., Any]:
     """``(x, v) -> H(x) @ v`` without forming the Hessian ``H``.
 
     One forward pass (direction ``v``) through one reverse pass: about the
-    cost of two gradients, whatever the size of ``x``.
+    cost of two gradients, whatever the size of ``x``.  ``v`` has the
+    structure of ``x`` (a dict for a dict, and so on) and so has the result.
+    With ``argnum=(i, j)`` the function takes ``f``'s arguments and then a
+    tuple ``(v_i, v_j)``, and returns a tuple: the blocks of ``H @ v``.
 
     Examples
     --------
@@ -335,26 +485,37 @@ def hvp(f: Any, argnum: int = 0) -> Callable[..., Any]:
     >>> f = lambda x: np.sum(x ** 3)
     >>> dk.hvp(f)(np.array([1.0, 2.0]), np.array([1.0, 0.0]))  # H = diag(6x)
     array([6., 0.])
+    >>> g = lambda p: p["a"] ** 3 * p["b"]
+    >>> dk.hvp(g)({"a": 1.0, "b": 2.0}, {"a": 1.0, "b": 0.0})
+    {'a': 12.0, 'b': 3.0}
     """
     f = _callable(f)
-    df = grad(f, argnum)
+    argnum = _checked_argnum(argnum)
+    df = _grad(f, argnum, "reverse", "dk.hvp")
 
-    def fun(*args: Any) -> Any:
+    def fun(*args: Any, **kwargs: Any) -> Any:
+        if len(args) < 2:
+            raise TypeError(
+                "dk.hvp(f) makes a function of f's arguments followed by the "
+                f"vector v, as in dk.hvp(f)(x, v); it got {len(args)} argument(s)."
+            )
         *primals, v = args
-        nums = _argnums(argnum, len(primals))
-
-        def along(x: Any) -> Any:
-            full = list(primals)
-            full[nums[0]] = x
-            return df(*full)
-
-        return _as_result(_forward.jvp(along, primals[nums[0]], v)[1])
+        g, x, spread = _of_argnums(df, tuple(primals), argnum, kwargs)
+        if spread is not _same:
+            raise ValueError(
+                f"dk.hvp got argnum={argnum}, which lists an argument twice: "
+                "list each argument once."
+            )
+        return _as_result(_forward.jvp(g, x, v, names=("v", "x"))[1])
 
     return fun
 
 
 def jvp(f: Any, primals: Sequence[Any], tangents: Sequence[Any]) -> tuple[Any, Any]:
     """``(f(*primals), J @ tangents)`` by one forward-mode pass (JAX convention).
+
+    Each tangent has the structure and shape of its primal.  The output may
+    be a tuple/list/dict; its tangent then comes in the same structure.
 
     Examples
     --------
@@ -364,6 +525,8 @@ def jvp(f: Any, primals: Sequence[Any], tangents: Sequence[Any]) -> tuple[Any, A
     ...                   (2.0, 5.0), (1.0, 0.0))
     >>> round(float(y), 3), float(y_dot)
     (11.652, 5.5)
+    >>> dk.jvp(lambda x: {"square": x ** 2, "cube": x ** 3}, (2.0,), (1.0,))
+    ({'square': 4.0, 'cube': 8.0}, {'square': 4.0, 'cube': 12.0})
     """
     f = _callable(f)
     if not isinstance(primals, tuple | list) or not isinstance(tangents, tuple | list):
@@ -373,12 +536,16 @@ def jvp(f: Any, primals: Sequence[Any], tangents: Sequence[Any]) -> tuple[Any, A
             f"dk.jvp got {len(primals)} primals but {len(tangents)} tangents; "
             "give one tangent per primal."
         )
-    value, tangent = _forward.jvp(lambda xs: f(*xs), tuple(primals), tuple(tangents))
+    value, tangent = _forward.jvp(lambda xs: f(*xs), tuple(primals), tuple(tangents),
+                                  names=("tangents", "primals"))
     return _as_result(value), _as_result(tangent)
 
 
 def vjp(f: Any, *primals: Any) -> tuple[Any, Callable[[Any], tuple]]:
     """``(f(*primals), vjp_fn)`` where ``vjp_fn(cotangent)`` is a tuple, one per primal.
+
+    The cotangent has the structure and shapes of ``f``'s output: a tuple of
+    arrays for a function returning a tuple, and so on.
 
     Examples
     --------
@@ -389,12 +556,15 @@ def vjp(f: Any, *primals: Any) -> tuple[Any, Callable[[Any], tuple]]:
     >>> x1_bar, x2_bar = pullback(1.0)
     >>> float(x1_bar), round(float(x2_bar), 3)
     (5.5, 1.716)
+    >>> y, pullback = dk.vjp(lambda x: (x ** 2, 3 * x), 2.0)
+    >>> y, pullback((1.0, 1.0))      # d/dx (x**2 + 3x) = 2x + 3
+    ((4.0, 6.0), (7.0,))
     """
     f = _callable(f)
     value, pullback = _reverse.vjp(lambda xs: f(*xs), primals)
 
     def vjp_fn(cotangent: Any) -> tuple:
-        return tuple(_as_result(pullback(dnp.asarray(cotangent))))
+        return tuple(_as_result(pullback(cotangent)))
 
     return _as_result(value), vjp_fn
 
@@ -418,7 +588,9 @@ def derivative(f: Any, x: Any, method: str = "reverse", **opts: Any) -> Any:
     """df/dx at ``x``: a float for scalar ``x``, the gradient array for array ``x``.
 
     ``opts`` go to the method: ``scheme=`` and ``step=`` for ``"finite"``,
-    ``budget=`` for ``"symbolic"``.
+    ``budget=`` for ``"symbolic"``.  For a scalar ``x``, ``f`` may return an
+    array or a tuple/list/dict of them (the derivative of each comes back);
+    for an array ``x`` it must return one number.
 
     Examples
     --------
@@ -437,14 +609,18 @@ def derivative(f: Any, x: Any, method: str = "reverse", **opts: Any) -> Any:
             f"method={method!r} takes no options, got {sorted(opts)}; options such "
             "as scheme= and step= belong to method='finite'."
         )
+    if dnp.ndim(x) != 0 or isinstance(x, tuple | list | dict):
+        # A gradient: f must return one number.
+        fun = _scalar_valued(f, "dk.derivative with an array x")
+        if method == "reverse":
+            return _as_result(_reverse.vjp(fun, x, retain=False)[1](1.0))
+        return _as_result(backend.value_and_jacobian(fun, x, **opts)[1])
     if method == "reverse":
         value, pullback = _reverse.vjp(f, x, retain=False)  # one pass
-        if dnp.ndim(value) == 0:
+        if not isinstance(value, tuple | list | dict) and dnp.ndim(value) == 0:
             return _as_result(pullback(1.0))
-    value, d = backend.value_and_jacobian(f, x, **opts)
-    if dnp.ndim(x) != 0 or isinstance(x, tuple | list | dict):
-        _scalar_output(value, "dk.derivative with an array x")
-    return _as_result(d)
+    # A number x: the derivative of every output, in the output's structure.
+    return _as_result(_tree_jacobian(backend, f, x, "dk.derivative", **opts))
 
 
 def stop_gradient(x: Any) -> Any:
