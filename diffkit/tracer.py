@@ -24,7 +24,7 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
-__all__ = ["Box", "Trace", "new_level", "unbox", "is_traced"]
+__all__ = ["Box", "Trace", "new_level", "unbox", "is_traced", "call_traced"]
 
 _levels = itertools.count(1)
 
@@ -86,3 +86,35 @@ def unbox(x: Any) -> Any:
 def is_traced(x: Any) -> bool:
     """True if ``x`` is a value being traced by some derivative."""
     return isinstance(x, Box)
+
+
+def call_traced(fun: Any, x: Any) -> Any:
+    """``fun(x)`` on traced inputs, with NumPy's most puzzling refusal explained.
+
+    ``y = numpy.zeros(3); y[0] = x[0] ** 2`` stores a traced value into a
+    plain NumPy array.  NumPy asks the box for a float, diffkit refuses
+    (the derivative would be lost), and NumPy reports the refusal as
+    "setting an array element with a sequence" -- true only to NumPy, since a
+    box can be indexed.  The refusal travels along as the error's cause;
+    this raises it in NumPy's place, saying what to write instead.
+    """
+    try:
+        return fun(x)
+    except ValueError as err:
+        from diffkit.errors import NotApplicable, TracedValueError
+
+        instead = ("Build the array from its parts instead: collect the items in "
+                   "a list and use np.stack(items) or np.array(items), or use "
+                   "np.where(mask, new, old), with np from diffkit.numpy.")
+        if isinstance(err.__cause__, NotApplicable):  # the symbolic method's refusal
+            raise NotApplicable(
+                f"{err.__cause__} (It was being stored into a plain NumPy array, "
+                f"as in y[i] = ... with y = numpy.zeros(...). {instead})"
+            ) from err
+        if not isinstance(err.__cause__, TracedValueError):
+            raise
+        raise TracedValueError(
+            "A value being differentiated was stored into a plain NumPy array "
+            "(as in y[i] = ... with y = numpy.zeros(...)), which would drop its "
+            f"derivative. {instead}"
+        ) from err

@@ -163,6 +163,32 @@ def test_assignment_into_traced_array_suggests_where_and_stack():
         dk.grad(lambda x: float(x))(1.0)
 
 
+def _stores_into_a_plain_array(x):
+    y = onp.zeros(2)
+    y[0] = x[0] ** 2  # NumPy: "setting an array element with a sequence"
+    return np.sum(y)
+
+
+@pytest.mark.parametrize("method", ["forward", "reverse"])
+def test_storing_a_traced_value_into_a_numpy_array_says_what_to_write(method):
+    with pytest.raises(dk.TracedValueError,
+                       match=r"stored into a plain NumPy array.*np\.stack"):
+        dk.grad(_stores_into_a_plain_array, method=method)(onp.array([1.0, 2.0]))
+
+
+def test_storing_a_symbolic_value_into_a_numpy_array_is_not_applicable():
+    with pytest.raises(dk.NotApplicable, match=r"plain NumPy array.*np\.stack"):
+        dk.grad(_stores_into_a_plain_array, method="symbolic")(onp.array([1.0, 2.0]))
+
+
+def test_other_value_errors_from_f_pass_through_unchanged():
+    def f(x):
+        raise ValueError("the user's own error")
+
+    with pytest.raises(ValueError, match="the user's own error"):
+        dk.grad(f)(1.0)
+
+
 def test_missing_rule_names_the_function_and_how_to_add_one():
     @dk.primitive
     def mystery(x):

@@ -23,7 +23,7 @@ import numpy as _np
 # import is safe and keeps imports out of the per-operation path.
 from diffkit import numpy as dnp
 from diffkit.primitives import Primitive
-from diffkit.tracer import Box, Trace
+from diffkit.tracer import Box, Trace, call_traced
 from diffkit.trees import conform, flatten, numeric_leaves, unflatten
 from diffkit.values import as_float
 
@@ -121,7 +121,7 @@ def jvp(fun: Any, x: Any, v: Any,
         leaf = as_float(leaf)
         t = dnp.reshape(t, (1,) + dnp.shape(leaf))  # a batch of one direction
         inputs.append(trace.new_input(leaf, t))
-    outs, out_def = numeric_leaves(fun(unflatten(treedef, inputs)))
+    outs, out_def = numeric_leaves(call_traced(fun, unflatten(treedef, inputs)))
     values, out_tangents = [], []
     for out in outs:
         if type(out) is Box and out._trace is trace:
@@ -161,7 +161,7 @@ def value_and_jacobian(fun: Any, x: Any) -> tuple[Any, Any]:
             inputs.append(trace.new_input(
                 leaf, seed.reshape((stop - start,) + _np.shape(leaf))))
             offset += width
-        out = fun(unflatten(treedef, inputs))
+        out = call_traced(fun, unflatten(treedef, inputs))
         if type(out) is Box and out._trace is trace:
             value, block = out._value, out._node
         else:

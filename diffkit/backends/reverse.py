@@ -36,7 +36,7 @@ from diffkit.backends.adjoints import (
     written,
 )
 from diffkit.primitives import ANS, Primitive
-from diffkit.tracer import Box, Trace, unbox
+from diffkit.tracer import Box, Trace, call_traced, unbox
 from diffkit.trees import conform, flatten, numeric_leaves, unflatten
 from diffkit.values import as_float
 
@@ -310,7 +310,7 @@ def vjp(fun: Any, x: Any, retain: bool = True) -> tuple[Any, Any]:
     leaves, treedef = flatten(x)
     leaves = [as_float(leaf) for leaf in leaves]
     inputs = [trace.new_input(leaf) for leaf in leaves]
-    outs, out_def = numeric_leaves(fun(unflatten(treedef, inputs)))
+    outs, out_def = numeric_leaves(call_traced(fun, unflatten(treedef, inputs)))
     # The outputs that depend on x (the others are constants: no adjoint).
     mine = [k for k, out in enumerate(outs)
             if type(out) is Box and out._trace is trace]

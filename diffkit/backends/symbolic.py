@@ -73,7 +73,7 @@ from numpy.lib.mixins import NDArrayOperatorsMixin
 
 from diffkit.errors import DiffkitError, MissingRuleError, NotApplicable
 from diffkit.primitives import Primitive
-from diffkit.tracer import Box, Trace, unbox
+from diffkit.tracer import Box, Trace, call_traced, unbox
 from diffkit.trees import TreeDef, flatten, unflatten
 
 __all__ = [
@@ -990,7 +990,7 @@ def trace(fun: Callable[[Any], Any], specs: list[tuple[tuple[int, ...], bool]],
     token = _CLOCK.set(clock)
     try:
         with _np.errstate(all="ignore"), _as_written():
-            out = fun(unflatten(treedef, inputs))
+            out = call_traced(fun, unflatten(treedef, inputs))
     finally:
         _CLOCK.reset(token)
     if isinstance(out, Box):
