@@ -539,6 +539,12 @@ def target_lines(rows: list[Row], names: list[str]) -> list[str]:
     return lines
 
 
+def _whose(library: str) -> str:
+    if library == BY_HAND:
+        return "that of a value and gradient written by hand in plain NumPy"
+    return f"{library}'s"
+
+
 def report(rows: list[Row], derivs: list[tuple[str, str, float]],
            names: list[str], quick: bool) -> str:
     title = "# diffkit benchmarks" + (" (quick smoke run: not a measurement)"
@@ -549,9 +555,9 @@ def report(rows: list[Row], derivs: list[tuple[str, str, float]],
             "Best-of-N wall time per call. `grad/f`: gradient time over the time "
             "of f itself (each library evaluating f through its own wrapped "
             "NumPy)."
-            + (f" `{names[0]}/{names[1]} grad`: the two libraries' gradient times "
-               "for the same function (below 1: diffkit is faster)."
-               if len(names) > 1 else ""), "",
+            + "".join(f" `{names[0]}/{other} grad`: {names[0]}'s gradient time "
+                      f"over {_whose(other)} for the same function (below 1: "
+                      f"{names[0]} is faster)." for other in names[1:]), "",
             gradient_table(rows, names), "",
         ]
         parts += [*per_op_lines(rows, names), ""]
