@@ -1107,16 +1107,15 @@ def _chain(e: Any, ds: list[Any], real: bool) -> Any:
 
 
 def _choice(e: Any, i: int) -> Any:
-    """d Max(u_1, ..., u_k) / d u_i: 1 where u_i is the first largest, else 0.
+    """d Max(u_1, ..., u_k) / d u_i: where u_i is one of m tied largest, 1/m.
 
-    (Likewise for Min.)  Ties go to the first argument, as a subgradient.
+    (Likewise for Min.)  Ties are split evenly, the convention of forward
+    and reverse mode (:mod:`diffkit.rules._kinks`), so that the methods agree
+    at a kink; away from ties this is 1 for the largest argument, 0 elsewhere.
     """
     sp = _sympy()
-    u = e.args
-    wins = [(sp.Gt if j < i else sp.Ge)(u[i], u[j]) if isinstance(e, sp.Max)
-            else (sp.Lt if j < i else sp.Le)(u[i], u[j])
-            for j in range(len(u)) if j != i]
-    return sp.Piecewise((1, sp.And(*wins)), (0, True))
+    tied = [sp.Piecewise((1, sp.Eq(u, e)), (0, True)) for u in e.args]
+    return sp.Piecewise((1 / sp.Add(*tied), sp.Eq(e.args[i], e)), (0, True))
 
 
 def _children(e: Any) -> tuple:

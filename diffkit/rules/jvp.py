@@ -27,6 +27,7 @@ from diffkit.rules._index import (
     take_index,
     tile_shapes,
 )
+from diffkit.rules._kinks import clip_shares, tie_share
 from diffkit.rules._power import scaled_power_slope
 from diffkit.rules._products import cumprod_tangent, others_product
 
@@ -96,13 +97,11 @@ defjvp(np.power, _power_base, _power_exponent)
 defjvp(np.float_power, _power_base, _power_exponent)
 
 
-def _share_ties(x: Any, ans: Any, other: Any) -> Any:
-    return (x == ans) / (1.0 + (x == other))
 
 
 for _extremum in (np.maximum, np.minimum, np.fmax, np.fmin):
-    defjvp(_extremum, lambda t, ans, x, y: t * _share_ties(x, ans, y),
-           lambda t, ans, x, y: t * _share_ties(y, ans, x))
+    defjvp(_extremum, lambda t, ans, x, y: t * tie_share(x, ans, y),
+           lambda t, ans, x, y: t * tie_share(y, ans, x))
 
 defjvp(np.arctan2, lambda t, ans, y, x: t * x / (x**2 + y**2),
        lambda t, ans, y, x: -t * y / (x**2 + y**2))
@@ -118,20 +117,15 @@ defjvp(np.where, None, lambda t, ans, c, x, y: np.where(c, t, 0.0),
        lambda t, ans, c, x, y: np.where(c, 0.0, t))
 
 
-def _clip_x(t: Any, ans: Any, x: Any, lo: Any = None, hi: Any = None,
-            **kw: Any) -> Any:
-    lo, hi = clip_bounds(lo, hi, kw)
-    inside = np.ones_like(x, dtype=bool)
-    if lo is not None:
-        inside = inside & (x >= lo)
-    if hi is not None:
-        inside = inside & (x <= hi)
-    return t * inside
+def _clip(which: int) -> Any:
+    def rule(t: Any, ans: Any, x: Any, lo: Any = None, hi: Any = None,
+             **kw: Any) -> Any:
+        return t * clip_shares(x, *clip_bounds(lo, hi, kw))[which]
+
+    return rule
 
 
-defjvp(np.clip, _clip_x,
-       lambda t, ans, x, lo, hi=None, **kw: t * (x < lo),
-       lambda t, ans, x, lo, hi, **kw: t * (x > hi))
+defjvp(np.clip, _clip(0), _clip(1), _clip(2))
 defjvp(np.nan_to_num, lambda t, ans, x, **kw: t * np.isfinite(x))
 
 

@@ -30,6 +30,7 @@ from diffkit.rules._index import (
     take_index,
     tile_shapes,
 )
+from diffkit.rules._kinks import clip_shares, tie_share
 from diffkit.rules._power import scaled_power_slope
 from diffkit.rules._products import cumprod_cotangent, others_product
 from diffkit.tracer import unbox
@@ -103,15 +104,11 @@ defvjp(np.power, _power_base, _power_exponent)
 defvjp(np.float_power, _power_base, _power_exponent)
 
 
-def _share_ties(x: Any, ans: Any, other: Any) -> Any:
-    # Where x and the other argument tie for max/min, each gets half the
-    # gradient: the symmetric choice, as in autograd.
-    return (x == ans) / (1.0 + (x == other))
 
 
 for _extremum in (np.maximum, np.minimum, np.fmax, np.fmin):
-    defvjp(_extremum, lambda g, ans, x, y: g * _share_ties(x, ans, y),
-           lambda g, ans, x, y: g * _share_ties(y, ans, x))
+    defvjp(_extremum, lambda g, ans, x, y: g * tie_share(x, ans, y),
+           lambda g, ans, x, y: g * tie_share(y, ans, x))
 
 defvjp(np.arctan2, lambda g, ans, y, x: g * x / (x**2 + y**2),
        lambda g, ans, y, x: -g * y / (x**2 + y**2))
@@ -127,21 +124,15 @@ defvjp(np.where, None, lambda g, ans, c, x, y: np.where(c, g, 0.0),
        lambda g, ans, c, x, y: np.where(c, 0.0, g))
 
 
-def _clip_x(g: Any, ans: Any, x: Any, lo: Any = None, hi: Any = None,
-            **kw: Any) -> Any:
-    # Inside the bounds (ends included) the output is x itself.
-    lo, hi = clip_bounds(lo, hi, kw)
-    inside = np.ones_like(x, dtype=bool)
-    if lo is not None:
-        inside = inside & (x >= lo)
-    if hi is not None:
-        inside = inside & (x <= hi)
-    return g * inside
+def _clip(which: int) -> Any:
+    def rule(g: Any, ans: Any, x: Any, lo: Any = None, hi: Any = None,
+             **kw: Any) -> Any:
+        return g * clip_shares(x, *clip_bounds(lo, hi, kw))[which]
+
+    return rule
 
 
-defvjp(np.clip, _clip_x,
-       lambda g, ans, x, lo, hi=None, **kw: g * (x < lo),
-       lambda g, ans, x, lo, hi, **kw: g * (x > hi))
+defvjp(np.clip, _clip(0), _clip(1), _clip(2))
 defvjp(np.nan_to_num, lambda g, ans, x, **kw: g * np.isfinite(x))
 
 

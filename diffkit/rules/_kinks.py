@@ -1,0 +1,64 @@
+"""What a derivative is at a kink: one convention for every method.
+
+``np.maximum(x, 1.0)`` has no derivative at ``x = 1``: its slope is 0 on
+the left and 1 on the right.  Any number between is a valid subgradient, and
+libraries differ (autograd gives ``np.clip`` a 0 at its bounds, PyTorch a 1).
+diffkit takes the *average of the one-sided slopes*, which is what a central
+difference sees, and uses it in forward mode, reverse mode and the symbolic
+method alike, so that the four methods agree at a kink instead of each
+making its own choice:
+
+* ``abs`` at 0 has slope 0; ``maximum``/``minimum`` at a tie give each
+  argument half;
+* ``clip`` is ``minimum(maximum(x, lo), hi)``: at a bound, ``x`` and the
+  bound get half each;
+* a reduction (``max``, ``min``) splits its cotangent evenly among all the
+  tied entries (so the shares still add up to 1: the slope of ``max(x + t)``
+  along ``t`` is 1), as autograd and JAX do.
+
+The weights are written with diffkit's own comparisons, which carry no
+derivative: the rules built on them differentiate again (to a zero second
+derivative away from the kink, as the piecewise-linear function has).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from diffkit import numpy as np
+
+__all__ = ["tie_share", "clip_shares"]
+
+
+def tie_share(x: Any, ans: Any, other: Any) -> Any:
+    """``x``'s share of ``maximum(x, other)`` (or ``minimum``), whose value is ``ans``.
+
+    1 where ``x`` alone is chosen, 1/2 where ``x`` and ``other`` tie, 0 where
+    ``other`` is chosen.
+    """
+    return (x == ans) / (1.0 + (x == other))
+
+
+def _above(x: Any, bound: Any) -> Any:
+    """The slope of ``maximum(x, bound)`` along ``x``: 1 above, 1/2 at, 0 below."""
+    if bound is None:
+        return 1.0
+    return 0.5 * (x > bound) + 0.5 * (x >= bound)
+
+
+def clip_shares(x: Any, lo: Any, hi: Any) -> tuple[Any, Any, Any]:
+    """The slopes of ``clip(x, lo, hi)`` along ``x``, ``lo`` and ``hi``.
+
+    ``clip`` is ``minimum(maximum(x, lo), hi)`` (also when ``lo > hi``, as
+    in NumPy: every element is then ``hi``), so its slopes are the chain of
+    the two ties' shares.  ``lo`` or ``hi`` may be ``None`` (no bound).
+    """
+    if lo is None:
+        floor, floor_share = x, 1.0
+    else:
+        floor = np.maximum(x, lo)  # the lower bound applied first
+        floor_share = _above(x, lo)
+    if hi is None:
+        return floor_share, 1.0 - floor_share, 0.0
+    below_hi = 1.0 - _above(floor, hi)  # minimum(floor, hi) along floor
+    return floor_share * below_hi, (1.0 - floor_share) * below_hi, 1.0 - below_hi
