@@ -30,6 +30,7 @@ from diffkit.rules._index import (
 from diffkit.rules._kinks import clip_shares, tie_share
 from diffkit.rules._power import scaled_power_slope
 from diffkit.rules._products import cumprod_tangent, others_product
+from diffkit.rules._sinc import sinc_slope
 
 # --- elementwise, one argument -----------------------------------------------------
 defjvp(np.negative, lambda t, ans, x: -t)
@@ -59,8 +60,7 @@ defjvp(np.square, lambda t, ans, x: t * 2 * x)
 defjvp(np.reciprocal, lambda t, ans, x: -t / x**2)
 defjvp(np.deg2rad, lambda t, ans, x: t * (np.pi / 180))
 defjvp(np.rad2deg, lambda t, ans, x: t * (180 / np.pi))
-defjvp(np.sinc, lambda t, ans, x: t * np.where(
-    x == 0, 0.0, (np.cos(np.pi * x) - ans) / np.where(x == 0, 1.0, x)))
+defjvp(np.sinc, lambda t, ans, x: t * sinc_slope(x, order=1))  # exact at 0, any order
 
 
 def _abs_jvp(t: Any, ans: Any, x: Any) -> Any:

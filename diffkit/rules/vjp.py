@@ -33,6 +33,7 @@ from diffkit.rules._index import (
 from diffkit.rules._kinks import clip_shares, tie_share
 from diffkit.rules._power import scaled_power_slope
 from diffkit.rules._products import cumprod_cotangent, others_product
+from diffkit.rules._sinc import sinc_slope
 from diffkit.tracer import unbox
 
 # --- elementwise, one argument -----------------------------------------------------
@@ -63,8 +64,7 @@ defvjp(np.square, lambda g, ans, x: g * 2 * x)
 defvjp(np.reciprocal, lambda g, ans, x: -g / x**2)
 defvjp(np.deg2rad, lambda g, ans, x: g * (np.pi / 180))
 defvjp(np.rad2deg, lambda g, ans, x: g * (180 / np.pi))
-defvjp(np.sinc, lambda g, ans, x: g * np.where(
-    x == 0, 0.0, (np.cos(np.pi * x) - ans) / np.where(x == 0, 1.0, x)))
+defvjp(np.sinc, lambda g, ans, x: g * sinc_slope(x, order=1))  # exact at 0, any order
 
 
 def _abs_vjp(g: Any, ans: Any, x: Any) -> Any:
