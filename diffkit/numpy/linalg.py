@@ -164,6 +164,18 @@ def eigh(a: Any, UPLO: str = "L") -> EighResult:
     eigenvector's sign is arbitrary: differentiate quantities that do not
     depend on it, such as ``v * v`` or ``v @ v.T``.
 
+    **Repeated eigenvalues** (``a = I``, say).  There each eigenvalue alone
+    has no derivative; diffkit gives ``d lambda_i = v_i^T dA v_i`` with the
+    eigenvectors NumPy returns, the same in forward and reverse mode.  A
+    function of the eigenvalues that does not care about their order gets
+    its true gradient: ``sum(w)`` (the trace) gets ``I``, ``sum(w ** 2)``
+    that of the squared Frobenius norm.  The eigenvectors have no
+    derivative there: theirs come out infinite or NaN, without a warning,
+    so that ``w`` from the same call still differentiates.  Second
+    derivatives through the eigenvalues (a Hessian) need those of the
+    eigenvectors, so they are NaN at repeated eigenvalues too -- where the
+    chain rule cannot tell, rather than a wrong number.
+
     Examples
     --------
     >>> import diffkit as dk
@@ -201,7 +213,8 @@ def svd(a: Any, full_matrices: bool = True, compute_uv: bool = True,
       nonzero.  At equal singular values the vectors are not
       differentiable and their derivatives come out infinite or NaN; no
       error is raised, so that ``S`` from the same call still
-      differentiates.
+      differentiates.  Second derivatives through ``S`` need those of the
+      vectors, so a Hessian there is NaN as well.
     * For a matrix that is not square, ``U`` and ``Vh`` of the *thin*
       decomposition only: with ``full_matrices=True`` the extra columns of
       ``U`` (or rows of ``Vh``) are any orthonormal basis of the rest of the
@@ -285,10 +298,14 @@ def eig(a: Any) -> EigResult:
 
     **Eigenvalues**: ``d lambda_i = w_i^T dA v_i / (w_i^T v_i)``, with
     ``w_i`` the left eigenvector; no choice of NumPy's is involved.  Where
-    eigenvalues coincide, each alone is not differentiable (their sum, the
-    trace, still is), and the eigenvectors' derivatives come out infinite or
-    NaN, without an error, as for :func:`svd`.  A defective matrix (too few
-    eigenvectors) has no derivative at all.
+    eigenvalues coincide, each alone is not differentiable; their sum, the
+    trace, still is, and its gradient comes out ``I`` -- in reverse mode
+    exactly, even at a defective matrix (too few eigenvectors), where the
+    eigenvalues themselves have no derivative at all; forward mode adds up
+    their large tangents there and keeps fewer digits.  The eigenvectors'
+    derivatives, and second derivatives through the eigenvalues, come out
+    infinite or NaN at equal eigenvalues, without an error, as for
+    :func:`svd`.
 
     **Eigenvectors** are unique only up to a factor.  NumPy (LAPACK) scales
     each to unit 2-norm and turns its phase so that its largest component

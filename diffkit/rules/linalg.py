@@ -25,8 +25,9 @@ diffkit's own primitives so that it can be differentiated again:
   a real diagonal; ``A_bar = (Q_bar + conj(Q) Psi*(R_bar R^T - Q^T Q_bar)) R^-T``
 
 ``Phi`` keeps the lower triangle and halves the diagonal; ``F[i, j] = 1 /
-(w[j] - w[i])`` off the diagonal, which is why ``eigh`` needs distinct
-eigenvalues to be differentiable.
+(w[j] - w[i])`` off the diagonal, which is why the eigenvectors of ``eigh``
+(and ``eig``, and the singular vectors) need distinct values to be
+differentiable: where two values tie, their derivatives are NaN.
 
 Stacks of matrices work throughout (the last two axes are the matrix), and
 in forward mode the batch of tangents is one more leading stack axis, so
@@ -254,11 +255,38 @@ defjvp(linalg.cholesky, _cholesky_jvp)
 
 
 # --- symmetric eigenproblem --------------------------------------------------------
+# At equal eigenvalues (singular values) the vectors have no derivative.
+# Their rules divide by the gaps between the values, and by the singular
+# values themselves; a zero divisor becomes NaN *before* the division: NaN
+# then spreads through every later product quietly, where an infinity would
+# make NumPy warn at the first ``inf * 0`` -- often outside these rules, in
+# the arithmetic of an enclosing derivative (a Hessian).  Forward mode runs
+# the vectors' rules for every output of a call, used or not: ``svd(a).S`` or
+# ``eigh(a)[0]`` at ``a = I`` must not warn about the tangent of vectors
+# nobody asked for.
+def _quiet_at_ties(rule: Callable[..., Any]) -> Callable[..., Any]:
+    """Run a rule that divides by gaps between eigenvalues (singular values)
+    without NumPy's divide-by-zero warnings: where they tie, the vectors'
+    derivatives are NaN, as documented."""
+    @functools.wraps(rule)
+    def quiet(*args: Any, **kwargs: Any) -> Any:
+        with _np.errstate(divide="ignore", invalid="ignore"):
+            return rule(*args, **kwargs)
+
+    return quiet
+
+
+def _nan_at_zero(x: Any) -> Any:
+    """``x`` as a divisor: NaN where it is 0 (see above)."""
+    return np.where(x == 0, _np.nan, x)
+
+
 def _inverse_gaps(w: Any) -> Any:
-    """``F[i, j] = 1 / (w[j] - w[i])`` off the diagonal, 0 on it."""
+    """``F[i, j] = 1 / (w[j] - w[i])`` off the diagonal, 0 on it, NaN where
+    two values tie."""
     gaps = np.expand_dims(w, -2) - np.expand_dims(w, -1)
     diagonal = _np.eye(np.shape(w)[-1], dtype=bool)
-    return np.where(diagonal, 0.0, 1.0 / np.where(diagonal, 1.0, gaps))
+    return np.where(diagonal, 0.0, 1.0 / np.where(diagonal, 1.0, _nan_at_zero(gaps)))
 
 
 def _eigh_values_jvp(t: Any, ans: Any, a: Any, UPLO: str = "L") -> Any:
@@ -275,6 +303,7 @@ def _eigh_values_vjp(g: Any, ans: Any, a: Any, UPLO: str = "L") -> Any:
     return _to_triangle(s_bar, UPLO == "U")
 
 
+@_quiet_at_ties
 def _eigh_vectors_jvp(t: Any, ans: Any, a: Any, UPLO: str = "L") -> Any:
     _real_only("eigh", a)
     f = _inverse_gaps(linalg.eigh_values(a, UPLO=UPLO))
@@ -282,6 +311,7 @@ def _eigh_vectors_jvp(t: Any, ans: Any, a: Any, UPLO: str = "L") -> Any:
     return np.matmul(ans, f * np.matmul(_T(ans), np.matmul(s, ans)))
 
 
+@_quiet_at_ties
 def _eigh_vectors_vjp(g: Any, ans: Any, a: Any, UPLO: str = "L") -> Any:
     _real_only("eigh", a)
     f = _inverse_gaps(linalg.eigh_values(a, UPLO=UPLO))
@@ -407,23 +437,6 @@ def _svd_values_vjp(g: Any, ans: Any, a: Any, hermitian: bool = False) -> Any:
     return _like(_hermitian_to(a_bar) if hermitian else a_bar, a)
 
 
-def _quiet_at_ties(rule: Callable[..., Any]) -> Callable[..., Any]:
-    """Run a rule that divides by gaps between eigenvalues (singular values)
-    without NumPy's divide-by-zero warnings.
-
-    At equal values the vectors have no derivative and the rule gives
-    infinities or NaNs, as documented.  Forward mode runs the rule for every
-    output of a call, used or not -- ``svd(a).S`` at ``a = I`` must not warn
-    about the tangent of ``U`` nobody asked for.
-    """
-    @functools.wraps(rule)
-    def quiet(*args: Any, **kwargs: Any) -> Any:
-        with _np.errstate(divide="ignore", invalid="ignore"):
-            return rule(*args, **kwargs)
-
-    return quiet
-
-
 @_quiet_at_ties
 def _svd_vectors_jvp(t: Any, a: Any, full_matrices: bool, hermitian: bool
                      ) -> tuple[Any, Any]:
@@ -436,17 +449,18 @@ def _svd_vectors_jvp(t: Any, a: Any, full_matrices: bool, hermitian: bool
     tv = np.matmul(t, v)
     p = np.matmul(_H(u), tv)
     row, col = np.expand_dims(s, -2), np.expand_dims(s, -1)  # s[j], s[i]
+    s_row = _nan_at_zero(row)  # as a divisor
     du_skew = f * (p * row + col * _H(p))
     dv_skew = f * (col * p + _H(p) * row)
     if np.iscomplexobj(p):
-        du_skew = du_skew + 1j * _np.eye(np.shape(s)[-1]) * np.imag(p) / row
+        du_skew = du_skew + 1j * _np.eye(np.shape(s)[-1]) * np.imag(p) / s_row
     du = np.matmul(u, du_skew)
     dv = np.matmul(v, dv_skew)
     if m > n:  # (I - U U^H) dA V S^-1, with U^H dA V = P already at hand
-        du = du + (tv - np.matmul(u, p)) / row
+        du = du + (tv - np.matmul(u, p)) / s_row
     if n > m:  # the same for the V of a wide matrix
         th_u = np.matmul(_H(t), u)
-        dv = dv + (th_u - np.matmul(v, _H(p))) / row
+        dv = dv + (th_u - np.matmul(v, _H(p))) / s_row
     return du, dv
 
 
@@ -459,6 +473,7 @@ def _svd_vectors_vjp(u_bar: Any, v_bar: Any, a: Any, full_matrices: bool,
     m, n = np.shape(a)[-2:]
     f = _inverse_gaps(s * s)
     row, col = np.expand_dims(s, -2), np.expand_dims(s, -1)
+    s_row, s_col = _nan_at_zero(row), _nan_at_zero(col)  # as divisors
     # a_bar = (conj(U) P_bar + right) V^T + conj(U) left: P_bar collects the
     # cotangent of P, right and left the terms of the projections
     p_bar: Any = 0.0
@@ -469,15 +484,15 @@ def _svd_vectors_vjp(u_bar: Any, v_bar: Any, a: Any, full_matrices: bool,
         fm = f * mu
         p_bar = (fm + _H(fm)) * row
         if np.iscomplexobj(mu):
-            p_bar = p_bar + 1j * _np.eye(np.shape(s)[-1]) * np.imag(mu) / row
+            p_bar = p_bar + 1j * _np.eye(np.shape(s)[-1]) * np.imag(mu) / s_row
         if m > n:
-            right = (u_bar - np.matmul(np.conj(u), mu)) / row
+            right = (u_bar - np.matmul(np.conj(u), mu)) / s_row
     if v_bar is not None:
         fm = f * np.matmul(_T(v), v_bar)
         p_bar = p_bar + col * (fm + _H(fm))
         if n > m:
             w = _H(v_bar)
-            left = (w - np.matmul(np.matmul(w, np.conj(v)), _T(v))) / col
+            left = (w - np.matmul(np.matmul(w, np.conj(v)), _T(v))) / s_col
     a_bar = np.matmul(np.matmul(np.conj(u), p_bar) + right, _T(v))
     if left is not None:
         a_bar = a_bar + np.matmul(np.conj(u), left)
@@ -558,10 +573,18 @@ def _eig_values_jvp(t: Any, ans: Any, a: Any) -> Any:
     return np.sum(_T(linalg.inv(v)) * np.matmul(t, v), axis=-2)  # diag(V^-1 T V)
 
 
+# The eigenvalues add up to the trace, whose gradient is I at every matrix.
+# Computed as V^-T diag(g) V^T, the gradient of their sum is I only up to
+# rounding times cond(V) -- 1e-6 near a Jordan block, where each eigenvalue
+# alone has no derivative but the sum does.  Taking the mean of g out first,
+# as mean(g) I, makes that exact; for a well-conditioned V it changes nothing
+# but rounding.  (Forward mode cannot do the same: there the user's own sum
+# adds up the eigenvalues' large tangents.)
 def _eig_values_vjp(g: Any, ans: Any, a: Any) -> Any:
     v = linalg.eig_vectors(a)
-    a_bar = np.matmul(_T(linalg.inv(v)) * np.expand_dims(g, -2), _T(v))
-    return _like(a_bar, a)
+    mean = np.mean(g, axis=-1, keepdims=True)
+    a_bar = np.matmul(_T(linalg.inv(v)) * np.expand_dims(g - mean, -2), _T(v))
+    return _like(a_bar + _last2(mean[..., 0]) * _np.eye(np.shape(a)[-1]), a)
 
 
 @_quiet_at_ties
