@@ -186,3 +186,179 @@ def test_singular_value_jacobian_at_a_tie_is_the_same_in_both_modes():
     expected = onp.stack([onp.outer(u[:, i], vh[i]) for i in range(3)])
     for jac in jacs:
         onp.testing.assert_allclose(jac, expected, rtol=1e-12, atol=1e-14)
+
+
+# --- matrix norms: 2, -2 and nuclear, through the singular values --------------------
+TALL = RNG.standard_normal((5, 3))
+WIDE_COMPLEX = RNG.standard_normal((3, 4)) + 1j * RNG.standard_normal((3, 4))
+# singular values 1, 1e-5 and 1e-9: squaring them (x^T x) loses the smallest
+ILL = (orthogonal(3) * onp.array([1.0, 1e-5, 1e-9])) @ orthogonal(3).T
+
+
+def closed_forms(a):
+    """The gradients of norm(a, 2), norm(a, -2) and norm(a, 'nuc') from NumPy's
+    SVD: u_1 v_1^T, u_k v_k^T and U V^T, conjugated for complex a."""
+    u, _, vh = onp.linalg.svd(a, full_matrices=False)
+    return {2: onp.conj(onp.outer(u[:, 0], vh[0])),
+            -2: onp.conj(onp.outer(u[:, -1], vh[-1])),
+            "nuc": onp.conj(u @ vh)}
+
+
+def complex_central_gradient(f, z, h=1e-6):
+    """``df/dx - i df/dy`` by central differences (docs/complex.md)."""
+    return (central_gradient(lambda x: f(x + 1j * z.imag), z.real.copy(), h)
+            - 1j * central_gradient(lambda y: f(z.real + 1j * y), z.imag.copy(), h))
+
+
+@pytest.mark.parametrize("method", MODES)
+@pytest.mark.parametrize("ord_", [2, -2, "nuc"], ids=str)
+@pytest.mark.parametrize("name", ["tall", "wide complex", "ill-conditioned"])
+def test_matrix_norm_gradients_are_the_singular_vector_closed_forms(name, ord_, method):
+    a = {"tall": TALL, "wide complex": WIDE_COMPLEX, "ill-conditioned": ILL}[name]
+    grad = dk.grad(lambda a: np.linalg.norm(a, ord_), method=method)(a)
+    onp.testing.assert_allclose(grad, closed_forms(a)[ord_], rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("ord_", [2, -2, "nuc"], ids=str)
+def test_matrix_norm_gradients_against_central_differences(ord_):
+    grad = dk.grad(lambda a: np.linalg.norm(a, ord_))(TALL)
+    fd = central_gradient(lambda a: onp.linalg.norm(a, ord_), TALL)
+    onp.testing.assert_allclose(grad, fd, atol=1e-8)
+    grad = dk.grad(lambda a: np.linalg.norm(a, ord_))(WIDE_COMPLEX)
+    fd = complex_central_gradient(lambda a: onp.linalg.norm(a, ord_), WIDE_COMPLEX)
+    onp.testing.assert_allclose(grad, fd, atol=1e-8)
+
+
+def test_smallest_singular_value_of_an_ill_conditioned_matrix_against_mpmath():
+    # sigma_3 = 1e-9 is below sqrt(eps): only an SVD of the matrix itself (not
+    # of x^T x) gets it and its derivative.  The reference is a central
+    # difference at 50 digits along a random direction.
+    import mpmath
+
+    direction = RNG.standard_normal((3, 3))
+    mpmath.mp.dps = 50
+    try:
+        def smallest(t):
+            m = mpmath.matrix(ILL.tolist()) + t * mpmath.matrix(direction.tolist())
+            return min(mpmath.svd_r(m, compute_uv=False))
+
+        h = mpmath.mpf("1e-25")
+        expected = float((smallest(h) - smallest(-h)) / (2 * h))
+        value = float(smallest(0))
+    finally:
+        mpmath.mp.dps = 15
+    for method in MODES:
+        grad = dk.grad(lambda a: np.linalg.norm(a, -2), method=method)(ILL)
+        assert onp.sum(grad * direction) == pytest.approx(expected, rel=1e-6)
+    assert np.linalg.norm(dk.stop_gradient(ILL), -2) == pytest.approx(value, rel=1e-6)
+
+
+@pytest.mark.parametrize("ord_", [2, -2, "nuc", "fro", 1, -1, onp.inf], ids=str)
+def test_traced_matrix_norms_have_numpys_exact_values(ord_):
+    for a in (TALL, WIDE_COMPLEX, ILL):
+        value, _ = dk.jvp(lambda a: np.linalg.norm(a, ord_), (a,), (onp.ones_like(a),))
+        assert value == onp.linalg.norm(a, ord_)
+
+
+@pytest.mark.parametrize("method", MODES)
+def test_nuclear_norm_of_a_rank_deficient_matrix_gets_a_subgradient(method):
+    # A zero singular value is a kink with derivative 0 (as abs at 0): the
+    # gradient is U_1 V_1^T over the nonzero ones -- a subgradient, so
+    # ||A + E||_* >= ||A||_* + <G, E> for every E.
+    rank_deficient = onp.diag([3.0, 1.0, 0.0])  # an exact zero singular value
+    for mat in (rank_deficient, onp.vstack([rank_deficient, onp.zeros((1, 3))])):
+        grad = dk.grad(lambda a: np.linalg.norm(a, "nuc"), method=method)(mat)
+        onp.testing.assert_array_equal(grad[:3], onp.diag([1.0, 1.0, 0.0]))
+        for _ in range(20):
+            e = RNG.standard_normal(mat.shape)
+            assert (onp.linalg.norm(mat + e, "nuc")
+                    >= onp.linalg.norm(mat, "nuc") + onp.sum(grad * e) - 1e-12)
+
+
+@pytest.mark.parametrize("method", MODES)
+def test_smallest_singular_value_zero_has_the_central_slope_zero(method):
+    # sigma_min(A + tE) = |t| |u^T E v| at a singular A: the one-sided slopes
+    # are opposite, and central differences see 0, as diffkit's gradient.
+    a = onp.diag([2.0, 1.0, 0.0])
+    grad = dk.grad(lambda a: np.linalg.norm(a, -2), method=method)(a)
+    onp.testing.assert_array_equal(grad, onp.zeros((3, 3)))
+    fd = central_gradient(lambda a: onp.linalg.norm(a, -2), a)
+    onp.testing.assert_allclose(grad, fd, atol=1e-9)
+
+
+@pytest.mark.parametrize("method", MODES)
+def test_matrix_2_norm_at_a_tie_splits_the_derivative_evenly(method):
+    # As max does at a tie: the mean of u_i v_i^T over the tied singular
+    # values, which does not depend on the basis NumPy returns for them: with
+    # A = 2 (U_k V_k^T) + 0.5 u_3 v_3^T, the tied pair's U_k V_k^T is the
+    # swap of the first two coordinates, whatever U_k and V_k are.
+    a = onp.array([[0.0, 2.0, 0.0], [2.0, 0.0, 0.0], [0.0, 0.0, 0.5]])
+    assert list(onp.linalg.svd(a, compute_uv=False)) == [2.0, 2.0, 0.5]
+    grad = dk.grad(lambda a: np.linalg.norm(a, 2), method=method)(a)
+    expected = onp.array([[0.0, 1.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, 0.0]]) / 2
+    onp.testing.assert_allclose(grad, expected, atol=1e-15)
+    grad = dk.grad(lambda a: np.linalg.norm(a, 2), method=method)(onp.eye(3))
+    onp.testing.assert_allclose(grad, onp.eye(3) / 3, rtol=1e-15)
+    grad = dk.grad(lambda a: np.linalg.norm(a, -2), method=method)(2 * onp.eye(2))
+    onp.testing.assert_allclose(grad, onp.eye(2) / 2, rtol=1e-15)
+
+
+# --- every norm at 0 ---------------------------------------------------------------
+VECTOR_ORDS = [None, 2, 1, 3, 4.5, onp.inf, -onp.inf]
+MATRIX_ORDS = [None, "fro", 2, -2, "nuc", 1, -1, onp.inf, -onp.inf]
+
+
+@pytest.mark.parametrize("method", MODES)
+def test_every_norm_at_zero_has_gradient_zero(method):
+    for ord_ in VECTOR_ORDS:
+        for x in (onp.zeros(3), onp.zeros(3, dtype=complex)):
+            grad = dk.grad(lambda x: np.linalg.norm(x, ord_), method=method)(x)
+            onp.testing.assert_array_equal(grad, onp.zeros(3), err_msg=str(ord_))
+    for ord_ in MATRIX_ORDS:
+        grad = dk.grad(lambda x: np.linalg.norm(x, ord_), method=method)(
+            onp.zeros((3, 2)))
+        onp.testing.assert_array_equal(grad, onp.zeros((3, 2)), err_msg=str(ord_))
+
+
+@pytest.mark.parametrize("method", ["forward-over-reverse", "reverse", "forward"])
+def test_vector_norm_hessians_at_zero_are_zero_as_abs_is(method):
+    # The norm of a 1-vector is abs, whose second derivative at its kink is 0;
+    # every order of the norm's derivative at 0 is 0, not an artifact of the
+    # divisor standing in for |x| = 0.
+    abs_hessian = dk.hessian(lambda x: np.sum(np.abs(x)), method=method)(onp.zeros(1))
+    for ord_ in VECTOR_ORDS:
+        for n in (1, 3):
+            hess = dk.hessian(lambda x: np.linalg.norm(x, ord_), method=method)(
+                onp.zeros(n))
+            onp.testing.assert_array_equal(hess, onp.zeros((n, n)), err_msg=str(ord_))
+    onp.testing.assert_array_equal(abs_hessian, [[0.0]])
+    hess = dk.hessian(lambda x: np.linalg.norm(x), method=method)(onp.zeros((2, 2)))
+    onp.testing.assert_array_equal(hess, onp.zeros((2, 2, 2, 2)))
+
+
+@pytest.mark.parametrize("method", ["forward-over-reverse", "reverse"])
+def test_squared_norm_hessian_at_zero_needs_the_squared_form(method):
+    # Documented in np.linalg.norm: norm(x)**2 reaches its Hessian through the
+    # kink (2 norm' norm'^T + 2 norm norm'' = 0 at 0); the sum of squares is 2I.
+    x = onp.zeros(3)
+    onp.testing.assert_array_equal(
+        dk.hessian(lambda x: np.linalg.norm(x) ** 2, method=method)(x), 0 * onp.eye(3))
+    onp.testing.assert_array_equal(
+        dk.hessian(lambda x: np.sum(x ** 2), method=method)(x), 2 * onp.eye(3))
+
+
+@pytest.mark.parametrize("method", MODES)
+@pytest.mark.parametrize("p", [3, 4.5])
+def test_p_norm_away_from_zero_against_its_closed_form(p, method):
+    # d ||x||_p = sign(x) |x|^(p-1) / ||x||_p^(p-1); a zero entry is no kink
+    def closed(x):
+        return onp.sign(x) * onp.abs(x) ** (p - 1) / onp.linalg.norm(x, p) ** (p - 1)
+
+    x = onp.array([0.5, -2.0, 0.0, 1.5])
+    grad = dk.grad(lambda x: np.linalg.norm(x, p), method=method)(x)
+    onp.testing.assert_allclose(grad, closed(x), rtol=1e-13)
+    outer = {"forward": "forward-over-reverse", "reverse": "reverse"}[method]
+    hess = dk.hessian(lambda x: np.linalg.norm(x, p), method=outer)(x)
+    expected = onp.stack([central_gradient(lambda y, i=i: closed(y)[i], x)
+                          for i in range(4)])
+    onp.testing.assert_allclose(hess, expected, atol=1e-6)

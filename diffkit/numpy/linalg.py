@@ -85,6 +85,11 @@ def _qr_r(a: Any, mode: str = "reduced") -> Any:
 
 
 def _vector_2norm(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
+    # NumPy's own norm wherever it takes the axes (its sum is a dot product
+    # for axis=None, whose rounding differs from a plain sum's), so that a
+    # traced norm has exactly NumPy's value; more than two axes are ours.
+    if axis is None or _np.ndim(axis) == 0 or len(axis) <= 2:
+        return _np.linalg.norm(x, axis=axis, keepdims=keepdims)
     return _np.sqrt(_np.sum(_np.abs(x) ** 2, axis=axis, keepdims=keepdims))
 
 
@@ -207,8 +212,10 @@ def svd(a: Any, full_matrices: bool = True, compute_uv: bool = True,
       ``d sigma_i = Re(u_i^H dA v_i)``.  Where two of them are equal, each
       one alone is not differentiable, but symmetric functions of them --
       their sum, the nuclear norm -- still get the right derivative.  A
-      singular value 0 has a kink, like ``|x|`` at 0; there the formula's
-      value depends on the vectors NumPy happens to return.
+      singular value 0 has a kink, like ``|x|`` at 0: its derivative is
+      taken to be 0 there, the average of the slopes on either side, as
+      for ``abs`` (so the nuclear norm's gradient is a subgradient, and
+      every matrix norm's gradient at 0 is 0).
     * The singular vectors, where the singular values are distinct and
       nonzero.  At equal singular values the vectors are not
       differentiable and their derivatives come out infinite or NaN; no
@@ -267,7 +274,8 @@ def svdvals(x: Any) -> Any:
     """Singular values of ``x`` (or of each matrix of a stack), descending.
 
     The same as ``svd(x, compute_uv=False)``: differentiable for real and
-    complex matrices, with gradient ``conj(u_i) v_i^T`` for ``sigma_i``.
+    complex matrices, with gradient ``conj(u_i) v_i^T`` for ``sigma_i``
+    (0 where ``sigma_i = 0``, a kink; see :func:`svd`).
 
     Examples
     --------
@@ -467,11 +475,22 @@ def norm(x: Any, ord: Any = None, axis: Any = None, keepdims: bool = False) -> A
 
     The 2-norm (and Frobenius norm) is one primitive whose gradient at
     ``x = 0`` is taken to be 0 -- a subgradient -- rather than NaN, so that
-    penalties such as ``norm(w)`` can be minimised through ``w = 0``.  The
-    other vector orders are built from ``abs``, ``max``, ``sum`` and ``**``;
-    the matrix 2-norm and nuclear norm from the eigenvalues of ``x^T x``
-    (the squared singular values), which must be distinct and nonzero for
-    them to be differentiable.
+    penalties such as ``norm(w)`` can be minimised through ``w = 0``.  Its
+    derivatives of every order are 0 there, as those of ``abs`` at 0 (the
+    norm of a 1-vector).  The other vector orders are built from ``abs``,
+    ``max``, ``sum`` and ``**``, and are 0 with gradient 0 at ``x = 0``
+    too.  The matrix 2-norm, ``-2`` and nuclear norm are the largest, the
+    smallest and the sum of the singular values (:func:`svd`), as in NumPy:
+    ``d ||A||_2 = u_1 v_1^T`` and, for full rank, ``d ||A||_* = U V^T``.  At
+    a kink they take the convention of :func:`svd` and of ``max``: a
+    singular value 0 has derivative 0, and a tie for the largest (or
+    smallest) singular value shares the derivative evenly among the tied
+    ones, which does not depend on the basis NumPy picks for them.
+
+    A squared norm should be written as such (``np.sum(x ** 2)``, or
+    ``np.real(np.vdot(x, x))`` for complex ``x``): ``norm(x) ** 2`` is
+    smooth, but its Hessian at ``x = 0`` goes through the kink and comes out
+    0 instead of ``2 I``.
 
     Examples
     --------
@@ -506,7 +525,12 @@ def norm(x: Any, ord: Any = None, axis: Any = None, keepdims: bool = False) -> A
             return dnp.sum(a != 0, axis=axis, keepdims=keepdims)
         if ord == 1:
             return dnp.sum(a, axis=axis, keepdims=keepdims)
-        return dnp.sum(a ** ord, axis=axis, keepdims=keepdims) ** (1.0 / ord)
+        total = dnp.sum(a ** ord, axis=axis, keepdims=keepdims)
+        # At x = 0 the root's slope is infinite and the chain rule gives
+        # inf * 0 = NaN; there the norm is the constant 0, as the 2-norm
+        # (gradient 0, its derivatives 0)
+        zero = total == 0
+        return dnp.where(zero, 0.0, dnp.where(zero, 1.0, total) ** (1.0 / ord))
     if axis is None and nd != 2:
         raise ValueError("Improper number of dimensions to norm.")
     row, col = (-2, -1) if axis is None else axis
@@ -518,24 +542,18 @@ def norm(x: Any, ord: Any = None, axis: Any = None, keepdims: bool = False) -> A
         pick = dnp.max if ord > 0 else dnp.min
         return dnp.reshape(pick(sums, axis=outer, keepdims=True), reduced)
     if ord in (2, -2, "nuc"):
-        singular = _singular_values(dnp.moveaxis(x, (row, col), (-2, -1)))
-        if ord == "nuc":
-            value = dnp.sum(singular, axis=-1)
-        else:
-            value = singular[..., -1] if ord == 2 else singular[..., 0]
-        return dnp.reshape(value, reduced)
+        # The singular values themselves, as NumPy computes these norms: not
+        # the square roots of the eigenvalues of x^T x, which lose the
+        # singular values below sqrt(eps) times the largest, and whose
+        # square root has an infinite slope at a zero singular value.
+        # max and min rather than the first and last of the (sorted) values:
+        # at a tie, as at a = I, they split the derivative evenly among the
+        # tied singular values, like any tie in a max (docs/four-methods.md),
+        # which does not depend on the basis NumPy picks for the tied vectors.
+        singular = svd_values(dnp.moveaxis(x, (row, col), (-2, -1)))
+        reduce = {"nuc": dnp.sum, 2: dnp.max, -2: dnp.min}[ord]
+        return dnp.reshape(reduce(singular, axis=-1), reduced)
     raise ValueError(f"Invalid norm order {ord!r} for matrices.")
-
-
-def _singular_values(x: Any) -> Any:
-    """Singular values (ascending) of a stack of matrices, as the square roots
-    of the eigenvalues of the smaller of ``x^T x`` and ``x x^T``."""
-    from diffkit import numpy as dnp
-
-    m, n = dnp.shape(x)[-2:]
-    xt = dnp.swapaxes(x, -1, -2)
-    gram = dnp.matmul(xt, x) if m >= n else dnp.matmul(x, xt)
-    return dnp.sqrt(dnp.maximum(eigh_values(gram), 0.0))
 
 
 def _reduced(x: Any, axes: tuple, keepdims: bool) -> tuple:

@@ -8,6 +8,7 @@ diffkit's own primitives so that it can be differentiated again:
 * ``logabsdet``: ``tr(A^-1 dA)``; ``A_bar = g A^-T``
 * ``solve``: ``dX = A^-1 (dB - dA X)``; ``B_bar = A^-T G``, ``A_bar = -B_bar X^T``
 * ``norm`` (2-norm): ``<x, dx> / |x|``; ``x_bar = g x / |x|``, and 0 at ``x = 0``
+  (to every order)
 * ``cholesky``: ``dL = L Phi(L^-1 dA L^-T)``; ``A_bar = L^-T Phi(L^T L_bar) L^-1``
 * ``eigh``: ``dw = diag(V^T dA V)`` and ``dV = V (F o (V^T dA V))``;
   ``A_bar = V (diag(w_bar) + F o (V^T V_bar)) V^T``
@@ -186,15 +187,23 @@ defjvp(linalg.solve, _solve_a_jvp, _solve_b_jvp)
 
 
 # --- the 2-norm --------------------------------------------------------------------
-def _safe(norm: Any) -> Any:
-    # At x = 0 the 2-norm has a kink; dividing by 1 there instead of 0 makes
-    # the gradient x / |x| equal to 0 -- a subgradient -- instead of NaN.
-    return np.where(norm == 0, 1.0, norm)
+def _over_norm(norm: Any) -> Any:
+    """``1 / |x|``, and 0 where ``x = 0``.
+
+    At ``x = 0`` the 2-norm has a kink, where diffkit takes its derivative
+    to be 0 (a subgradient, and the average of the slopes on either side,
+    as for ``abs`` at 0) instead of 0/0 = NaN.  The factor is 0 there, not
+    ``1 / 1``, and a comparison carries no derivative: so the rules below
+    differentiate again to 0 at ``x = 0`` -- the Hessian of ``norm`` of a
+    1-vector at 0 is that of ``abs``, 0 -- not to whatever a stand-in
+    divisor would give.
+    """
+    return (norm != 0) / np.where(norm == 0, 1.0, norm)
 
 
 def _norm2_vjp(g: Any, ans: Any, x: Any, axis: Any = None, keepdims: bool = False
                ) -> Any:
-    scale = _spread(g / _safe(ans), x, axis, keepdims)
+    scale = _spread(g * _over_norm(ans), x, axis, keepdims)
     return scale * (np.conj(x) if np.iscomplexobj(x) else x)
 
 
@@ -202,7 +211,7 @@ def _norm2_jvp(t: Any, ans: Any, x: Any, axis: Any = None, keepdims: bool = Fals
                ) -> Any:
     along = np.real(np.conj(x) * t) if np.iscomplexobj(x) else x * t
     return np.sum(along, axis=from_right(axis, np.ndim(x)),
-                  keepdims=keepdims) / _safe(ans)
+                  keepdims=keepdims) * _over_norm(ans)
 
 
 defvjp(linalg.norm2, _norm2_vjp)
@@ -422,17 +431,25 @@ def _full_vectors(a: Any, full_matrices: bool) -> str | None:
             "thin decomposition, whose vectors are differentiable.")
 
 
+# A singular value 0 is a kink: sigma(A + tE) = |t| sigma(U0^H E V0) to first
+# order, the same for t and -t.  Its derivative there is taken to be 0, the
+# average of the slopes on either side, as for abs at 0 (docs/four-methods.md)
+# -- what central differences see, instead of Re(u^H E v) with whichever
+# vectors NumPy returns for the null space.  The nuclear norm's gradient is
+# then still a subgradient, and every matrix norm's gradient at 0 is 0.
 def _svd_values_jvp(t: Any, ans: Any, a: Any, hermitian: bool = False) -> Any:
-    u, _, v = _svd_factors(a, False, hermitian)
+    u, s, v = _svd_factors(a, False, hermitian)
     if hermitian:
         t = _hermitian_from(t)
-    return np.real(np.sum(np.conj(u) * np.matmul(t, v), axis=-2))  # Re diag(P)
+    ds = np.real(np.sum(np.conj(u) * np.matmul(t, v), axis=-2))  # Re diag(P)
+    return ds * (s != 0)
 
 
 def _svd_values_vjp(g: Any, ans: Any, a: Any, hermitian: bool = False) -> Any:
-    u, _, v = _svd_factors(a, False, hermitian)
+    u, s, v = _svd_factors(a, False, hermitian)  # (the tape keeps no ans)
     if np.iscomplexobj(g):  # the singular values are real: only Re(g) counts
         g = np.real(g)
+    g = g * (s != 0)
     a_bar = np.matmul(np.conj(u) * np.expand_dims(g, -2), _T(v))  # conj(U) G V^T
     return _like(_hermitian_to(a_bar) if hermitian else a_bar, a)
 
