@@ -182,6 +182,11 @@ def backward(output: Node, output_bar: Any, tape: list[Node],
                     share = prim.vjp(i, v_bar, node.ans, node.args, node.kwargs)
                     if prim.elementwise:
                         share = unbroadcast(share, node.args[i])
+                if not prim.elementwise and type(share) is not Scatter:
+                    # A real argument of a complex result (concatenate, matmul
+                    # ...) gets a real cotangent, as unbroadcast gives the
+                    # elementwise ones: rules such as abs(z)'s read it as real.
+                    share = real_for_real(share, node.args[i])
                 if parent in adjoints:  # a value used again: its shares add up
                     adjoints.accumulate(parent, share)
                 else:
@@ -279,6 +284,22 @@ def unbroadcast(g: Any, target: Any) -> Any:
 
 
 _REAL_NUMBERS = (float, _np.float64, int)
+
+
+def real_for_real(g: Any, target: Any) -> Any:
+    """``g`` as the cotangent of ``target``: its real part if ``target`` is real.
+
+    A complex cotangent's imaginary part pairs with the imaginary part of the
+    argument; a real argument has none (the autograd/JAX convention).
+    """
+    if type(g) in _REAL_NUMBERS:
+        return g
+    complex_g = _shape_and_complex(g)[1]
+    if complex_g and not _shape_and_complex(target)[1]:
+        from diffkit import numpy as dnp  # g may be traced
+
+        return dnp.real(g)
+    return g
 
 
 def _shape_and_complex(x: Any) -> tuple[tuple[int, ...], bool]:
