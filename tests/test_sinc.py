@@ -1,4 +1,4 @@
-"""sinc's derivatives to any order, at its removable singularity too (rules/_sinc.py)."""
+"""sinc's derivatives to any order, at its removable singularity too."""
 
 import math
 
