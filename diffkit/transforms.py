@@ -44,6 +44,50 @@ def _backend(method: str) -> Any:
     return importlib.import_module(f"diffkit.backends.{method}")
 
 
+#: The options each method takes, passed on by every operator with ``method=``.
+OPTIONS: dict[str, tuple[str, ...]] = {
+    "finite": ("scheme", "step"),
+    "symbolic": ("budget",),
+    "forward": (),
+    "reverse": (),
+}
+
+
+def _options(method: str, opts: dict[str, Any], who: str,
+             allowed: tuple[str, ...] | None = None, why: str = "") -> dict[str, Any]:
+    """``opts`` if ``method`` takes them all, else a ``TypeError`` saying who does.
+
+    Checked when the operator is made, so that a misspelt option points at
+    the line that wrote it; an unknown scheme is caught here too.
+    """
+    allowed = OPTIONS.get(method, ()) if allowed is None else allowed
+    unknown = sorted(set(opts) - set(allowed))
+    if unknown:
+        takes = (f"takes {' and '.join(k + '=' for k in allowed)} only" if allowed
+                 else "takes no options")
+        owners = []
+        for other, names in OPTIONS.items():
+            theirs = [k + "=" for k in unknown if k in names and other != method]
+            if theirs:
+                verb = "belongs" if len(theirs) == 1 else "belong"
+                owners.append(f"{' and '.join(theirs)} {verb} to method={other!r}")
+        if why:
+            owners.append(why)
+        raise TypeError(
+            f"{who} with method={method!r} {takes}, got "
+            f"{' and '.join(k + '=' for k in unknown)}"
+            + (f" ({'; '.join(owners)})" if owners else "") + "."
+        )
+    if method == "finite":  # a bad scheme or step, said where it was written
+        from diffkit.backends import finite
+
+        if "scheme" in opts:
+            finite._check_scheme(opts["scheme"])
+        if "step" in opts:
+            finite._check_step(opts["step"])
+    return opts
+
+
 def _callable(f: Any) -> Callable[..., Any]:
     if isinstance(f, str):
         from diffkit.expression import function
@@ -209,28 +253,29 @@ def _scalar_as_python(v: Any) -> Any:
 
 def _value_and_grad(f: Callable[..., Any], args: tuple, kwargs: dict,
                     argnum: int | tuple[int, ...], method: str,
-                    who: str) -> tuple[Any, Any]:
+                    who: str, opts: dict[str, Any]) -> tuple[Any, Any]:
     fun, x, spread = _of_argnums(f, args, argnum, kwargs)
     fun = _scalar_valued(fun, who)
     if method == "reverse":
         value, pullback = _reverse.vjp(fun, x, retain=False)  # one pass
         g = pullback(1.0)
     else:
-        value, g = _backend(method).value_and_jacobian(fun, x)
+        value, g = _backend(method).value_and_jacobian(fun, x, **opts)
     return value, _as_result(spread(g))
 
 
 def _grad(f: Callable[..., Any], argnum: int | tuple[int, ...], method: str,
-          who: str) -> Callable[..., Any]:
+          who: str, opts: dict[str, Any] | None = None) -> Callable[..., Any]:
     """:func:`grad`, with ``who`` naming the operator in its error messages."""
     @functools.wraps(f)
     def gradfun(*args: Any, **kwargs: Any) -> Any:
-        return _value_and_grad(f, args, kwargs, argnum, method, who)[1]
+        return _value_and_grad(f, args, kwargs, argnum, method, who, opts or {})[1]
 
     return gradfun
 
 
-def grad(f: Any, argnum: Argnum = 0, method: str = "reverse") -> Callable[..., Any]:
+def grad(f: Any, argnum: Argnum = 0, method: str = "reverse",
+         **opts: Any) -> Callable[..., Any]:
     """The gradient of a scalar-valued ``f`` with respect to argument ``argnum``.
 
     Parameters
@@ -243,6 +288,9 @@ def grad(f: Any, argnum: Argnum = 0, method: str = "reverse") -> Callable[..., A
         gets its gradient twice).
     method
         ``"reverse"`` (default), ``"forward"``, ``"finite"`` or ``"symbolic"``.
+    **opts
+        The method's options: ``scheme=`` and ``step=`` for ``"finite"``,
+        ``budget=`` for ``"symbolic"`` (as in :func:`derivative`).
 
     Returns
     -------
@@ -269,15 +317,20 @@ def grad(f: Any, argnum: Argnum = 0, method: str = "reverse") -> Callable[..., A
     -0.0
     >>> dk.grad(lambda x, y: x * y ** 2, argnum=(0, 1))(2.0, 3.0)
     (9.0, 12.0)
+    >>> dk.grad(np.exp, method="finite", scheme="complex-step")(0.0)
+    1.0
     """
     f = _callable(f)
     _backend(method)
-    return _grad(f, _checked_argnum(argnum), method, "dk.grad")
+    opts = _options(method, opts, "dk.grad")
+    return _grad(f, _checked_argnum(argnum), method, "dk.grad", opts)
 
 
-def value_and_grad(f: Any, argnum: Argnum = 0,
-                   method: str = "reverse") -> Callable[..., tuple[Any, Any]]:
+def value_and_grad(f: Any, argnum: Argnum = 0, method: str = "reverse",
+                   **opts: Any) -> Callable[..., tuple[Any, Any]]:
     """Like :func:`grad`, but the function returns ``(f(x), gradient)``.
+
+    ``opts`` are the method's options, as for :func:`grad`.
 
     Examples
     --------
@@ -289,24 +342,25 @@ def value_and_grad(f: Any, argnum: Argnum = 0,
     f = _callable(f)
     _backend(method)
     argnum = _checked_argnum(argnum)
+    opts = _options(method, opts, "dk.value_and_grad")
 
     @functools.wraps(f)
     def fun(*args: Any, **kwargs: Any) -> tuple[Any, Any]:
         value, g = _value_and_grad(f, args, kwargs, argnum, method,
-                                   "dk.value_and_grad")
+                                   "dk.value_and_grad", opts)
         return _as_result(value), g
 
     return fun
 
 
-def elementwise_grad(f: Any, argnum: Argnum = 0,
-                     method: str = "reverse") -> Callable[..., Any]:
+def elementwise_grad(f: Any, argnum: Argnum = 0, method: str = "reverse",
+                     **opts: Any) -> Callable[..., Any]:
     """The gradient of ``sum(f(x))``: "backward for a non-scalar output".
 
     For a function applied elementwise this is the vector of derivatives
     ``f'(x_i)``; in general it is the vector-Jacobian product with ones.  A
     function returning a tuple/list/dict of arrays counts every element of
-    every one of them.
+    every one of them.  ``opts`` are the method's options, as for :func:`grad`.
 
     Examples
     --------
@@ -321,6 +375,7 @@ def elementwise_grad(f: Any, argnum: Argnum = 0,
     backend = _backend(method)
     argnum = _checked_argnum(argnum)
     who = "dk.elementwise_grad"
+    opts = _options(method, opts, who)
 
     @functools.wraps(f)
     def fun(*args: Any, **kwargs: Any) -> Any:
@@ -332,7 +387,7 @@ def elementwise_grad(f: Any, argnum: Argnum = 0,
             return _as_result(spread(pullback(ones)))
         # Otherwise the Jacobian: each output's block summed over its axes,
         # and the blocks added up (from zeros, for a function returning ()).
-        _, shapes, blocks = _jacobian_blocks(backend, g, x, who)
+        _, shapes, blocks = _jacobian_blocks(backend, g, x, who, **opts)
         total = tree_map(lambda leaf: _np.zeros(dnp.shape(leaf)), x)
         for shape, block in zip(shapes, blocks, strict=True):
             total = tree_map(operator.add, total, _summed(block, len(shape)))
@@ -346,13 +401,14 @@ def _summed(block: Any, ndim: int) -> Any:
     return tree_map(lambda j: dnp.sum(j, axis=tuple(range(ndim))), block)
 
 
-def jacobian(f: Any, argnum: Argnum = 0, method: str = "reverse") -> Callable[..., Any]:
+def jacobian(f: Any, argnum: Argnum = 0, method: str = "reverse",
+             **opts: Any) -> Callable[..., Any]:
     """The Jacobian of ``f``: shape ``f(x).shape + x.shape``.
 
     ``method="forward"`` pushes all input directions through one vectorised
     pass; ``"reverse"`` runs one backward pass per output.  A function that
     returns a tuple/list/dict gets a Jacobian block per output, in that
-    structure.
+    structure.  ``opts`` are the method's options, as for :func:`grad`.
 
     Examples
     --------
@@ -370,11 +426,13 @@ def jacobian(f: Any, argnum: Argnum = 0, method: str = "reverse") -> Callable[..
     f = _callable(f)
     backend = _backend(method)
     argnum = _checked_argnum(argnum)
+    opts = _options(method, opts, "dk.jacobian")
 
     @functools.wraps(f)
     def fun(*args: Any, **kwargs: Any) -> Any:
         g, x, spread = _of_argnums(f, args, argnum, kwargs)
-        return _as_result(_tree_jacobian(backend, g, x, "dk.jacobian", spread))
+        return _as_result(_tree_jacobian(backend, g, x, "dk.jacobian", spread,
+                                         **opts))
 
     return fun
 
@@ -425,8 +483,8 @@ def _jacobian_blocks(backend: Any, g: Callable[[Any], Any], x: Any, who: str,
     return treedef, shapes, blocks
 
 
-def hessian(f: Any, argnum: Argnum = 0, method: str = "forward-over-reverse"
-            ) -> Callable[..., Any]:
+def hessian(f: Any, argnum: Argnum = 0, method: str = "forward-over-reverse",
+            **opts: Any) -> Callable[..., Any]:
     """The Hessian of a scalar ``f``: shape ``x.shape + x.shape``.
 
     With a tuple ``argnum`` (or a tuple/dict argument) the Hessian comes back
@@ -436,7 +494,9 @@ def hessian(f: Any, argnum: Argnum = 0, method: str = "forward-over-reverse"
     and forward mode differentiates that whole computation once more, for all
     directions in one batched pass.  Any single method string also works
     (``"reverse"`` is reverse-over-reverse, ``"finite"`` a second-difference
-    stencil, ``"symbolic"`` SymPy's Hessian).
+    stencil, ``"symbolic"`` SymPy's Hessian).  ``opts`` are the method's
+    options: ``step=`` for ``"finite"`` (its stencils are fixed: no
+    ``scheme=``), ``budget=`` for ``"symbolic"``.
 
     Examples
     --------
@@ -452,14 +512,19 @@ def hessian(f: Any, argnum: Argnum = 0, method: str = "forward-over-reverse"
     f = _callable(f)
     argnum = _checked_argnum(argnum)
     if method == "forward-over-reverse":
+        _options(method, opts, "dk.hessian", allowed=())
         outer, inner = "forward", "reverse"
     else:
         backend = _backend(method)
+        opts = _options(method, opts, "dk.hessian",
+                        allowed=("step",) if method == "finite" else None,
+                        why="its Hessian uses fixed second-difference stencils"
+                        if method == "finite" else "")
         if hasattr(backend, "hessian"):
             @functools.wraps(f)
             def direct(*args: Any, **kwargs: Any) -> Any:
                 g, x, spread = _of_argnums(f, args, argnum, kwargs)
-                h = backend.hessian(_scalar_valued(g, "dk.hessian"), x)
+                h = backend.hessian(_scalar_valued(g, "dk.hessian"), x, **opts)
                 if spread is not _same:  # blocks per entry of argnum, both ways
                     h = spread(tuple(spread(row) for row in h))
                 return _as_result(h)
@@ -569,8 +634,10 @@ def vjp(f: Any, *primals: Any) -> tuple[Any, Callable[[Any], tuple]]:
     return _as_result(value), vjp_fn
 
 
-def gradient(f: Any, *args: Any, method: str = "reverse") -> tuple:
+def gradient(f: Any, *args: Any, method: str = "reverse", **opts: Any) -> tuple:
     """A tuple of gradients, one per argument (Zygote's ``gradient``).
+
+    ``opts`` are the method's options, as for :func:`grad`.
 
     Examples
     --------
@@ -580,7 +647,7 @@ def gradient(f: Any, *args: Any, method: str = "reverse") -> tuple:
     (array([ 4.,  8., 12., 16.]),)
     """
     f = _callable(f)
-    g = grad(f, argnum=tuple(range(len(args))), method=method)(*args)
+    g = grad(f, argnum=tuple(range(len(args))), method=method, **opts)(*args)
     return tuple(g)
 
 
@@ -604,11 +671,7 @@ def derivative(f: Any, x: Any, method: str = "reverse", **opts: Any) -> Any:
     """
     f = _callable(f)
     backend = _backend(method)
-    if opts and method in ("forward", "reverse"):
-        raise TypeError(
-            f"method={method!r} takes no options, got {sorted(opts)}; options such "
-            "as scheme= and step= belong to method='finite'."
-        )
+    opts = _options(method, opts, "dk.derivative")
     if dnp.ndim(x) != 0 or isinstance(x, tuple | list | dict):
         # A gradient: f must return one number.
         fun = _scalar_valued(f, "dk.derivative with an array x")

@@ -313,9 +313,10 @@ def test_an_expression_too_deep_for_sympy_is_not_applicable():
 
 
 def test_options_of_another_method_are_a_clear_type_error():
-    with pytest.raises(TypeError, match="scheme= applies to method='finite'"):
+    with pytest.raises(TypeError, match="scheme= belongs to method='finite'"):
         dk.derivative(lambda x: x**2, 1.0, method="symbolic", scheme="central")
-    with pytest.raises(TypeError, match="scheme= and step= apply to method='finite'"):
+    with pytest.raises(TypeError,
+                       match="scheme= and step= belong to method='finite'"):
         dk.derivative(lambda x: x**2, 1.0, method="symbolic", scheme="central",
                       step=1e-3)
     with pytest.raises(TypeError, match="budget= only, got bugdet"):
