@@ -638,3 +638,38 @@ def test_other_bad_input():
 def test_module_constants():
     assert finite.SCHEMES == ("forward", "backward", "central", "complex-step",
                               "richardson")
+
+
+# --- the complex step and matrix decompositions ---------------------------------------
+
+_A = numpy.array([[2.0, 1.0], [0.5, 3.0]])
+
+
+@pytest.mark.parametrize("f, name", [
+    (lambda a: np.sum(np.linalg.svdvals(a)), "svd_values"),
+    (lambda a: np.sum(np.linalg.svd(a)[0]), "svd_"),
+    (lambda a: np.sum(np.linalg.qr(a)[1]), "qr_"),
+    (lambda a: np.sum(np.real(np.linalg.eig(a)[1])), "eig_vectors"),
+    (lambda a: np.linalg.cond(a), "linalg.cond"),
+])
+def test_complex_step_refuses_decompositions_that_are_not_analytic(f, name):
+    # Each would return a wrong derivative (often 0) without a word.
+    with pytest.raises(dk.NotApplicable, match=f"'{name}.*not complex-analytic"):
+        dk.grad(f, method="finite", scheme="complex-step")(_A)
+
+
+def test_complex_step_differentiates_distinct_eigenvalues():
+    # d sum(w^2) = d trace(A^2) = 2 A^T: eigenvalues are analytic where distinct.
+    g = dk.grad(lambda a: np.sum(np.linalg.eigvals(a) ** 2), method="finite",
+                scheme="complex-step")(_A)
+    numpy.testing.assert_allclose(g, 2 * _A.T, rtol=1e-13)
+
+
+def test_complex_step_says_why_a_value_stored_into_an_array_fails():
+    def f(x):
+        y = numpy.zeros(2)
+        y[0] = x[0] ** 2
+        return np.sum(y)
+
+    with pytest.raises(dk.NotApplicable, match=r"plain NumPy array.*np\.stack"):
+        dk.grad(f, method="finite", scheme="complex-step")(numpy.array([1.0, 2.0]))

@@ -84,7 +84,7 @@ from diffkit import numpy as dnp
 from diffkit.errors import NotApplicable, TracedValueError
 from diffkit.primitives import Primitive
 from diffkit.stencils import accuracy_order, weights
-from diffkit.tracer import Box, Trace, unbox
+from diffkit.tracer import Box, Trace, call_traced, unbox
 from diffkit.trees import flatten, tree_map, unflatten
 from diffkit.values import as_float
 
@@ -847,6 +847,10 @@ def value_and_jacobian(fun: Callable[..., Any], x: Any, scheme: str = "central",
 NON_ANALYTIC = frozenset({
     "abs", "fabs", "real", "imag", "conj", "angle", "hypot", "vdot", "var",
     "std", "norm", "logabsdet", "eigh_values", "eigh_vectors", "cholesky", "pinv",
+    # Decompositions normalised with |.| or a conjugate transpose: singular
+    # values and vectors, eigenvectors scaled to unit length, QR.  (The
+    # eigenvalues of a general matrix are analytic where they are distinct.)
+    "svd_values", "svd_u", "svd_vh", "eig_vectors", "qr_q", "qr_r",
 })
 
 
@@ -861,7 +865,9 @@ class _ComplexStepTrace(Trace):
     __slots__ = ()
 
     def process_primitive(self, prim: Primitive, args: tuple, kwargs: dict) -> Any:
-        if prim.name in NON_ANALYTIC:
+        # numpy.linalg's other functions (cond, matrix_rank...) pass through
+        # diffkit untouched: nothing says they are analytic.
+        if prim.name in NON_ANALYTIC or prim.name.startswith("linalg."):
             raise NotApplicable(
                 f"The complex step cannot differentiate this function: it uses "
                 f"{prim.name!r}, which is not complex-analytic, so "
@@ -898,14 +904,15 @@ def _complex_step(point: _Point, steps: list[Any]) -> FiniteDifference:
         leaves, treedef = flatten(moved)
         boxed = unflatten(treedef, [Box(leaf, trace, None) for leaf in leaves])
         try:
-            out = point.evaluate(boxed, at_x=False)
+            out = call_traced(lambda b: point.evaluate(b, at_x=False), boxed)
         except TracedValueError as err:
             raise NotApplicable(
                 "The complex step evaluates f at complex points x + ih, but f "
                 "turns its input into a plain Python number (float(x), "
-                "math.sin(x), x.item()...), which cannot carry the imaginary "
-                "part. Write f with diffkit.numpy functions, or use "
-                "scheme='central'."
+                "math.sin(x), x.item()...) or stores it into a plain NumPy "
+                "array (y[i] = ...), which cannot carry the imaginary part. "
+                "Write f with diffkit.numpy functions (np.stack builds an array "
+                "from its items), or use scheme='central'."
             ) from err
         except TypeError as err:
             raise NotApplicable(
