@@ -506,19 +506,29 @@ def _reference(p: _Problem, reference: Any,
         precise, why_not = _high_precision(p)
         if precise is not None:
             return precise, "symbolic (SymPy's derivative evaluated to 30 digits)"
-        if "symbolic" in results and results["symbolic"] is not None:
-            return (results["symbolic"],
-                    f"symbolic (SymPy, in double precision: {why_not})")
-        why = results.get("symbolic:why") or _symbolic_why(p)
+        symbolic = results.get("symbolic")
+        if symbolic is not None and _all_finite(symbolic):
+            return symbolic, f"symbolic (SymPy, in double precision: {why_not})"
         d = results.get("reverse")
         if d is None:
             d = _run(p, "reverse")[0]
+        if symbolic is not None:  # a formula with a removable 0/0 here, say
+            return d, ("reverse-mode AD, as SymPy's formula is not a finite "
+                       f"number at this point ({(why_not or '').rstrip('.')})")
+        why = results.get("symbolic:why") or _symbolic_why(p)
         reason = why.removeprefix("not applicable: ")
         return d, f"reverse-mode AD, as symbolic does not apply: {reason}"
     d = results.get(method)
     if d is None:
         d = _run(p, method)[0]
     return d, method
+
+
+def _all_finite(value: Any) -> bool:
+    try:
+        return bool(_np.all(_np.isfinite(_flat(value))))
+    except (TypeError, ValueError):
+        return True  # not an array of numbers: let the comparison say so
 
 
 def _check_reference(p: _Problem, reference: Any) -> None:

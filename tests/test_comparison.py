@@ -208,3 +208,13 @@ def test_compare_is_quick_for_a_simple_function():
     start = time.perf_counter()
     dk.compare("sin(x)**2*exp(x)", 0.7)
     assert time.perf_counter() - start < 1.5
+
+
+def test_a_formula_that_is_nan_at_the_point_is_not_the_reference():
+    # SymPy's derivative of sinc is (cos(pi x) - sinc(x)) / x: 0/0 at 0, where
+    # the derivative is 0.  The reference falls back to reverse mode and says why.
+    table = dk.compare(lambda x: np.sinc(x), 0.0)
+    assert table.reference.startswith("reverse-mode AD, as SymPy's formula is not")
+    errors = {row.method: row.abs_error for row in table.rows}
+    assert errors["finite:central"] == pytest.approx(0.0, abs=1e-12)
+    assert errors["forward"] == errors["reverse"] == 0.0
