@@ -32,6 +32,7 @@ In forward mode ``t`` carries a *batch* of tangents on a leading axis:
 from __future__ import annotations
 
 import functools
+import inspect
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -202,6 +203,7 @@ def defvjp(prim: Primitive, *rules: Callable[..., Any] | None) -> None:
     0.5
     """
     _check_primitive(prim, "defvjp")
+    _check_rules(prim, rules, "defvjp", "g")
     for i, rule in enumerate(rules):
         if rule is not None:
             prim.vjps[i] = rule
@@ -227,6 +229,7 @@ def defjvp(prim: Primitive, *rules: Callable[..., Any] | None) -> None:
     0.5
     """
     _check_primitive(prim, "defjvp")
+    _check_rules(prim, rules, "defjvp", "t")
     for i, rule in enumerate(rules):
         if rule is not None:
             prim.jvps[i] = rule
@@ -324,6 +327,70 @@ def _check_primitive(prim: Any, caller: str) -> None:
             f"dk.{caller} expects a diffkit primitive, got {prim!r}. "
             "Make one first with the @dk.primitive decorator."
         )
+
+
+def _check_rules(prim: Primitive, rules: tuple, caller: str, seed: str) -> None:
+    """Refuse rules that could only fail later, far from where they were given.
+
+    A rule is called as ``rule(seed, ans, *args)``.  autograd writes its
+    VJPs the other way round, ``lambda ans, x: lambda g: ...``: that shape
+    is caught here by its signature, before it returns a function where a
+    gradient belongs.
+    """
+    example = f"dk.{caller}({prim.name}, lambda {seed}, ans, x: ...)"
+    if not rules:
+        raise TypeError(f"dk.{caller} needs at least one rule, as in {example}.")
+    required, most = _positional_arity(prim.impl)
+    if most is not None and len(rules) > most:
+        raise TypeError(
+            f"dk.{caller} got {len(rules)} rules for {prim.name}, which takes "
+            f"{most} positional argument(s): give one rule per argument, "
+            "None for an argument without one."
+        )
+    for i, rule in enumerate(rules):
+        if rule is None or isinstance(rule, VariadicRules):
+            continue
+        if not callable(rule):
+            raise TypeError(
+                f"dk.{caller}: the rule for argument {i} of {prim.name} is "
+                f"{rule!r}, not a function; write it as {example}."
+            )
+        # Called with the primitive's positional arguments: at least up to
+        # argument i, at most all it takes.
+        fewest = 2 + max(required or 0, i + 1)
+        counts = range(fewest, 2 + most + 1) if most is not None else (fewest,)
+        if required is not None and not any(_accepts(rule, n) for n in counts):
+            raise TypeError(
+                f"dk.{caller}: the rule for argument {i} of {prim.name} cannot be "
+                f"called as rule({seed}, ans, *args) with {fewest} "
+                f"arguments. diffkit's rules take the incoming {seed} first: "
+                f"{example} (autograd's `lambda ans, x: lambda g: ...` becomes "
+                "`lambda g, ans, x: ...`)."
+            )
+
+
+def _positional_arity(fun: Callable[..., Any]) -> tuple[int | None, int | None]:
+    """How many positional arguments ``fun`` requires, and takes at most
+    (``None``: unknown, as for NumPy's ufuncs, or unlimited)."""
+    try:
+        params = inspect.signature(fun).parameters.values()
+    except (TypeError, ValueError):
+        return None, None
+    positional = [p for p in params
+                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    required = sum(p.default is p.empty for p in positional)
+    variadic = any(p.kind is p.VAR_POSITIONAL for p in params)
+    return required, None if variadic else len(positional)
+
+
+def _accepts(rule: Callable[..., Any], nargs: int) -> bool:
+    try:
+        inspect.signature(rule).bind(*[None] * nargs)
+    except TypeError:
+        return False
+    except ValueError:  # no signature to read (a builtin): assume it fits
+        return True
+    return True
 
 
 def is_box(x: Any) -> bool:

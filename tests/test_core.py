@@ -296,3 +296,44 @@ def test_round_floor_ceil_trunc_of_a_traced_value_are_steps(method):
     # away from the jumps: d/dx = round(x) + ceil(x) = 2 + 3 at x = 2.3
     assert dk.derivative(f, 2.3, method=method) == pytest.approx(5.0, rel=1e-15)
     assert f(2.3) == pytest.approx(2.3 * 2 + 2 + 3 * 2.3 + 2, rel=1e-15)
+
+
+# --- rules given by the user are checked where they are given ------------------------
+
+
+def _fresh_cube():
+    @dk.primitive
+    def cube(x):
+        return x**3
+
+    return cube
+
+
+def test_a_rule_that_is_not_a_function_is_refused_and_changes_nothing():
+    cube = _fresh_cube()
+    with pytest.raises(TypeError, match=r"rule for argument 0 of cube is 3, not a "
+                                        r"function.*lambda g, ans, x"):
+        dk.defvjp(cube, 3)
+    with pytest.raises(dk.MissingRuleError):  # nothing was registered
+        dk.grad(cube)(2.0)
+    # and a built-in primitive cannot be broken by accident either
+    with pytest.raises(TypeError, match="not a function"):
+        dk.defjvp(np.sin, "cos")
+    assert dk.derivative(np.sin, 0.0, method="forward") == 1.0
+
+
+def test_autograd_style_rules_are_explained():
+    cube = _fresh_cube()
+    with pytest.raises(TypeError, match=r"autograd's `lambda ans, x: lambda g: \.\.\.` "
+                                        r"becomes `lambda g, ans, x: \.\.\.`"):
+        dk.defvjp(cube, lambda ans, x: lambda g: g * 3 * x**2)
+    dk.defvjp(cube, lambda g, ans, x: g * 3 * x**2)
+    assert dk.grad(cube)(2.0) == 12.0  # 3 x^2
+
+
+def test_more_rules_than_arguments_or_none_at_all_are_refused():
+    cube = _fresh_cube()
+    with pytest.raises(TypeError, match="2 rules for cube, which takes 1"):
+        dk.defvjp(cube, lambda g, ans, x: g, lambda g, ans, x: g)
+    with pytest.raises(TypeError, match="needs at least one rule"):
+        dk.defjvp(cube)
