@@ -59,6 +59,35 @@ def _real_scalar(x: Any, name: str) -> float:
     return value.real
 
 
+def _scalar_function(fun: Callable[..., Any], x0: float, who: str) -> None:
+    """Check that ``fun`` maps the number ``x0`` to one number: what a curve needs."""
+    value = fun(x0)
+    if _np.ndim(value) != 0 or isinstance(value, tuple | list | dict):
+        shape = (f"an array of shape {_np.shape(value)}" if _np.ndim(value)
+                 else f"a {type(value).__name__}")
+        raise TypeError(
+            f"{who} draws a function of one real variable with one real value, "
+            f"but f({x0:g}) returned {shape}. Pick one output, as in "
+            "lambda x: f(x)[0]."
+        )
+
+
+def _exact_slope(fun: Callable[..., Any], x0: float, who: str) -> float:
+    """f'(x0) by reverse mode, or an error saying how to give it instead."""
+    from diffkit.errors import TracedValueError
+    from diffkit.transforms import derivative
+
+    try:
+        return float(_np.real(derivative(fun, x0)))
+    except TracedValueError as err:
+        raise TypeError(
+            f"{who} compares with the exact derivative, which it takes by reverse "
+            f"mode, and f cannot be differentiated ({err}) Write f with "
+            "diffkit.numpy (np.sin rather than math.sin), or pass the exact "
+            "derivative as reference=."
+        ) from err
+
+
 def _evaluate(f: Callable[..., Any], xs: _np.ndarray) -> _np.ndarray:
     """``f`` at every point of ``xs``: all at once if ``f`` is vectorised."""
     with _np.errstate(all="ignore"):
@@ -113,14 +142,13 @@ def secant(f: Any, x0: float, hs: Sequence[float] = (2.0, 1.0, 0.5, 0.25),
     >>> [line.get_label() for line in fig.axes[0].get_lines()][:2]
     ['f(x)', "tangent: slope f'(2) = 4"]
     """
-    from diffkit.transforms import derivative
-
     fun = _function(f)
     x0 = _real_scalar(x0, "x0")
     steps = [_real_scalar(h, "each step h") for h in hs]
     if not steps or any(h == 0 for h in steps):
         raise ValueError("hs must be a non-empty sequence of non-zero steps.")
-    slope = float(_np.real(derivative(fun, x0)))
+    _scalar_function(fun, x0, "dk.plots.secant")
+    slope = _exact_slope(fun, x0, "dk.plots.secant")
     f0 = float(_np.real(fun(x0)))
     widest = max(abs(h) for h in steps)
     lo, hi = xlim if xlim is not None else (x0 - 1.25 * widest, x0 + 1.25 * widest)
@@ -277,17 +305,17 @@ def fd_error(f: Any, x0: float,
     >>> [line.get_label() for line in fig.axes[0].get_lines()][:2]
     ['forward', 'central']
     """
-    from diffkit.transforms import derivative
-
     fun = _function(f)
     x0 = _real_scalar(x0, "x0")
+    _scalar_function(fun, x0, "dk.plots.fd_error")
     hs = _np.logspace(-16, 0, 161) if steps is None else _np.asarray(steps, float)
     if hs.ndim != 1 or hs.size < 2 or _np.any(hs <= 0):
         raise ValueError("steps must be a 1-d array of at least two positive steps.")
     hs = _np.sort(hs)
     if isinstance(schemes, str):
         schemes = (schemes,)
-    exact = float(_np.real(derivative(fun, x0) if reference is None else reference))
+    exact = (_exact_slope(fun, x0, "dk.plots.fd_error") if reference is None
+             else float(_np.real(reference)))
     floor = EPS * max(abs(exact), 1e-300) / 4
     scale = max(1.0, abs(x0))
 

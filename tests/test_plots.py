@@ -308,3 +308,22 @@ def test_a_returned_figure_is_shown_once_in_jupyter(run_notebook):
     assert len(animation) == 1 and "text/html" in animation[0]["data"]
     assert _images(nb.cells[5]) == []
     assert nb.cells[6].outputs[0]["text"] == "[]\n"  # no figure left in pyplot
+
+
+def test_secant_and_fd_error_need_one_output():
+    vector = lambda x: np.array([x, x**2])  # noqa: E731
+    with pytest.raises(TypeError, match=r"returned an array of shape \(2,\)"):
+        dk.plots.secant(vector, 1.0)
+    with pytest.raises(TypeError, match="Pick one output"):
+        dk.plots.fd_error(vector, 1.0)
+
+
+def test_fd_error_of_a_plain_python_function_needs_a_reference():
+    with pytest.raises(TypeError, match=r"np\.sin rather than math\.sin.*reference="):
+        dk.plots.fd_error(math.sin, 1.0, schemes=("central",))
+    # with the exact derivative given, plain Python is fine for real steps
+    fig = dk.plots.fd_error(math.sin, 1.0, schemes=("central",),
+                            reference=math.cos(1.0))
+    (line,) = [ln for ln in fig.axes[0].get_lines() if ln.get_label() == "central"]
+    errors = line.get_ydata()
+    assert min(errors) < 1e-10  # the best central difference: ~cbrt(eps)^2
