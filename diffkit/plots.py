@@ -399,6 +399,18 @@ def _superscript(p: int) -> str:
 # --- forward vs reverse cost --------------------------------------------------------
 
 
+def _takes_two(fun: Callable[..., Any]) -> bool:
+    import inspect
+
+    try:
+        inspect.signature(fun).bind(1, 1)
+    except TypeError:
+        return False
+    except ValueError:  # no signature to read: let the call decide
+        return True
+    return True
+
+
 def _dense_tanh_layer(n: int, m: int, seed: int = 0
                       ) -> tuple[Callable[..., Any], _np.ndarray]:
     """``f(x) = tanh(W x + b)`` from R^n to R^m with random W, b, and a point x."""
@@ -486,6 +498,13 @@ def cost(family: Callable[[int, int], Any] | None = None,
     ['inputs n (outputs m = 1)', 'outputs m (inputs n = 1)']
     """
     family = family or _dense_tanh_layer
+    if not callable(family) or not _takes_two(family):
+        raise TypeError(
+            "cost's family is a function of the sizes (n, m) that builds f: "
+            "R^n -> R^m, as in lambda n, m: (lambda x: np.tanh(W[:m, :n] @ x), "
+            f"np.ones(n)); got {family!r:.60}, which cannot be called as "
+            "family(n, m)."
+        )
     vary = (vary,) if isinstance(vary, str) else tuple(vary)
     measure = (measure,) if isinstance(measure, str) else tuple(measure)
     for v in vary:

@@ -327,3 +327,8 @@ def test_fd_error_of_a_plain_python_function_needs_a_reference():
     (line,) = [ln for ln in fig.axes[0].get_lines() if ln.get_label() == "central"]
     errors = line.get_ydata()
     assert min(errors) < 1e-10  # the best central difference: ~cbrt(eps)^2
+
+
+def test_cost_says_what_a_family_is():
+    with pytest.raises(TypeError, match=r"family\(n, m\)"):
+        dk.plots.cost(lambda x: np.sum(np.sin(x)), sizes=(1, 2))
