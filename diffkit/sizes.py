@@ -650,7 +650,16 @@ def swell(f: Any, n: Iterable[int] | None = None, at: Any = None,
     family = n is not None or _parameters(f) == ["n"]
     if not family:
         return Swell([_row(f, None, at, budget)], _name(f))
-    sizes = list(range(1, 9) if n is None else n)
+    try:
+        sizes = list(range(1, 9) if n is None else n)
+    except TypeError:
+        raise TypeError(
+            f"n is the sizes to tabulate, such as n=range(1, 9) or n=[1, 2, 4]; "
+            f"got {n!r}."
+        ) from None
+    if not sizes or not all(isinstance(k, int | _np.integer) and k >= 1
+                            for k in sizes):
+        raise ValueError(f"n must list positive integer sizes, got {n!r}.")
     rows = []
     for k in sizes:
         member = f(k)

@@ -218,3 +218,14 @@ def test_a_formula_that_is_nan_at_the_point_is_not_the_reference():
     errors = {row.method: row.abs_error for row in table.rows}
     assert errors["finite:central"] == pytest.approx(0.0, abs=1e-12)
     assert errors["forward"] == errors["reverse"] == 0.0
+
+
+def test_an_infinite_derivative_is_compared_without_warnings():
+    # d/dx log(x) at 0 is +inf: methods that find it have no error, the
+    # table is made without a RuntimeWarning (pytest runs with -W error).
+    table = dk.compare(np.log, 0.0)
+    errors = {row.method: row.abs_error for row in table.rows}
+    values = {row.method: row.value for row in table.rows}
+    assert values["reverse"] == values["forward"] == math.inf
+    assert errors["forward"] == errors["finite:forward"] == 0.0
+    assert math.isnan(errors["finite:central"])  # (inf - inf) / 2h: not a number

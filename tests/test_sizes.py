@@ -245,3 +245,13 @@ def test_swell_table_html_and_plot():
         assert report.plot(ax=ax) is fig
     finally:
         plt.close(fig)
+
+
+@pytest.mark.parametrize("n, error, message", [
+    (0, TypeError, r"n is the sizes to tabulate, such as n=range\(1, 9\)"),
+    ([0, 1], ValueError, "positive integer sizes"),
+    ([], ValueError, "positive integer sizes"),
+])
+def test_swell_sizes_are_checked(n, error, message):
+    with pytest.raises(error, match=message):
+        dk.swell(lambda n: (lambda x: x**n), n=n)
