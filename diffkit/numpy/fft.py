@@ -28,6 +28,10 @@ half.  Every bin between the zero-frequency (DC) one and the Nyquist one
 (for even ``n``) therefore stands for two bins of the full spectrum, and the
 rules weigh it twice.
 
+The symbolic method writes each transform out as sums over exact roots of
+unity (:mod:`diffkit.rules._fft_sympy`): ``n**2`` terms, for the small
+signals of a lesson.
+
 Examples
 --------
 >>> import diffkit as dk

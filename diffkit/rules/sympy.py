@@ -466,3 +466,6 @@ linalg_rule("solve", _solve)
 linalg_rule("cholesky", _cholesky)
 linalg_rule("pinv", _batched(_pinv))
 linalg_rule("norm2", _norm2)
+
+# The Fourier transforms, written out as sums (a module of their own).
+from diffkit.rules import _fft_sympy  # noqa: E402,F401
