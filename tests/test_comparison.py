@@ -211,9 +211,19 @@ def test_compare_is_quick_for_a_simple_function():
 
 
 def test_a_formula_that_is_nan_at_the_point_is_not_the_reference():
-    # SymPy's derivative of sinc is (cos(pi x) - sinc(x)) / x: 0/0 at 0, where
-    # the derivative is 0.  The reference falls back to reverse mode and says why.
-    table = dk.compare(lambda x: np.sinc(x), 0.0)
+    # A user's SymPy rule sin(u)/u has the derivative cos(u)/u - sin(u)/u**2:
+    # 0/0 at 0, where the derivative is 0 (diffkit's own sinc is exact there).
+    # The reference falls back to reverse mode and says why.
+    import sympy
+
+    from diffkit.primitives import defsympy
+    from diffkit.rules._sinc import sinc_slope
+
+    sin_over = dk.primitive(lambda u: np.sinc(u / np.pi))
+    dk.defvjp(sin_over, lambda g, ans, u: g * sinc_slope(u / np.pi) / np.pi)
+    dk.defjvp(sin_over, lambda t, ans, u: t * sinc_slope(u / np.pi) / np.pi)
+    defsympy(sin_over, onp.frompyfunc(lambda u: sympy.sin(u) / u, 1, 1))
+    table = dk.compare(lambda x: sin_over(x), 0.0)
     assert table.reference.startswith("reverse-mode AD, as SymPy's formula is not")
     errors = {row.method: row.abs_error for row in table.rows}
     assert errors["finite:central"] == pytest.approx(0.0, abs=1e-12)

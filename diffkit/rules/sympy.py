@@ -33,6 +33,7 @@ from diffkit.backends.symbolic import as_object, is_condition, tick, values_erro
 from diffkit.numpy import linalg
 from diffkit.numpy._primitives import PRIMITIVES
 from diffkit.primitives import defsympy
+from diffkit.rules._sinc import sympy_sinc
 
 
 class _LazySympy:
@@ -368,7 +369,7 @@ rule("real", _map(lambda a: sp.re(a)))
 rule("imag", _map(lambda a: sp.im(a)))
 rule("conjugate", _map(lambda a: sp.conjugate(a)))
 rule("angle", _map(lambda a: sp.arg(a)))
-rule("sinc", _map(lambda a: sp.sinc(sp.pi * a)))
+rule("sinc", _map(lambda a: sympy_sinc(sp.pi * a)))  # its derivatives are exact at 0
 rule("deg2rad", lambda a: a * sp.pi / 180)
 rule("rad2deg", lambda a: a * 180 / sp.pi)
 
