@@ -62,3 +62,15 @@ def test_compare_has_a_30_digit_reference_for_parseval():
     table = dk.compare(lambda x: np.sum(np.abs(np.fft.fft(x)) ** 2), x)
     assert table.reference.startswith("symbolic (SymPy's derivative evaluated to 30")
     onp.testing.assert_allclose(table.exact, 2 * len(x) * x)  # Parseval: n |x|^2
+
+
+def test_a_long_signal_is_refused_at_once_not_after_minutes():
+    import time
+
+    f = lambda x: np.sum(np.abs(np.fft.fft(x)) ** 2)  # noqa: E731
+    start = time.perf_counter()
+    with pytest.raises(dk.NotApplicable, match="Fourier transform of 64 points"):
+        dk.grad(f, method="symbolic")(onp.ones(64))
+    assert time.perf_counter() - start < 5.0  # refused before any SymPy work
+    rows = {r.method: r for r in dk.compare(f, onp.ones(64)).rows}
+    assert "too large for the symbolic method" in rows["symbolic"].note

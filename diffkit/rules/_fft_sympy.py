@@ -26,7 +26,8 @@ from typing import Any
 import numpy as _np
 
 from diffkit import numpy as np
-from diffkit.backends.symbolic import as_object
+from diffkit.backends.symbolic import as_object, tick
+from diffkit.errors import NotApplicable
 from diffkit.primitives import defsympy
 from diffkit.rules.fft import _plan
 
@@ -55,23 +56,40 @@ def _scale(n: int, norm: Any, inverse: bool) -> Any:
     return sp.Rational(1, n) if divide else sp.S.One
 
 
+#: Products a transform may write out (``n**2`` per transformed line), about
+#: a 20-point signal: SymPy's ``Abs`` of such sums already takes seconds (a
+#: 32-point energy took 15 s), so beyond this the symbolic method says it
+#: does not apply rather than run for minutes.
+MAX_TERMS = 400
+
+
 def _dft(a: _np.ndarray, axis: int, n: int, norm: Any, inverse: bool) -> _np.ndarray:
     """The 1-d DFT of the object array ``a`` along ``axis``, of ``n`` points."""
     sp = _sympy()
     a = _fit(a, axis, n)
+    lines = a.size // n if n else 0
+    if lines * n * n > MAX_TERMS:
+        raise NotApplicable(
+            f"a Fourier transform of {n} points written out as a formula has "
+            f"{n}**2 products per line ({lines * n * n:,} in all, more than "
+            f"{MAX_TERMS:,}): too large for the symbolic method. Use method="
+            "'forward' or 'reverse', or a shorter signal.")
     sign = 1 if inverse else -1
-    # cos and sin of 2 pi jk/n: SymPy gives exact values (sqrt(2)/2 ...), and
-    # the real and imaginary parts stay apart for the derivative.
-    angle = [2 * sp.pi * sp.Rational(m, n) for m in range(n)]
-    roots = [sp.cos(t) + sign * sp.I * sp.sin(t) for t in angle]
-    w = _np.array([[roots[(j * k) % n] for k in range(n)] for j in range(n)],
-                  dtype=object)
-    out = _np.tensordot(_np.moveaxis(a, axis, -1), w, axes=1)
-    out = _np.moveaxis(out, -1, axis)
+    # cos and sin of 2 pi m/n: SymPy gives exact values (sqrt(2)/2 ...).
+    roots = [sp.cos(2 * sp.pi * sp.Rational(m, n))
+             + sign * sp.I * sp.sin(2 * sp.pi * sp.Rational(m, n)) for m in range(n)]
     scale = _scale(n, norm, inverse)
-    if scale != 1:
-        out = out * scale
-    return _np.vectorize(lambda e: sp.expand(e), otypes=[object])(out)
+    lines_first = _np.moveaxis(a, axis, -1)
+    out = _np.empty(lines_first.shape, dtype=object)
+    for index in _np.ndindex(lines_first.shape[:-1]):
+        line = lines_first[index]
+        for k in range(n):
+            # One n-ary Add per bin: adding the terms one by one would
+            # rebuild (and re-flatten) the sum n times.
+            out[index + (k,)] = scale * sp.Add(*[line[j] * roots[(j * k) % n]
+                                                 for j in range(n)])
+        tick("writing out a Fourier transform")
+    return _np.moveaxis(out, -1, axis)
 
 
 def _complex_nd(inverse: bool) -> Any:
