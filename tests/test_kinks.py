@@ -95,3 +95,48 @@ def test_compare_finds_no_error_in_ad_at_a_tie():
     errors = {row.method: row.abs_error for row in table.rows}
     for method in ("symbolic", "forward", "reverse", "finite:central"):
         assert errors[method] == pytest.approx(0.0, abs=1e-12)
+
+
+# --- 0/0 at a zero: the same number from every method, never nan -------------------
+# (name, f, x, the derivative worked out by hand).  A length (hypot, the 2-norm,
+# std) is even about its zero like abs, so its slopes there are 0; d(x**y)/dy
+# is x**y log(x), whose limit at x = 0 is 0; arctan2 is constant along either
+# axis on each side of its jump at the origin.
+ZERO_OVER_ZERO = [
+    ("hypot at the origin", lambda v: np.hypot(v[0], v[1]), [0.0, 0.0], [0.0, 0.0]),
+    ("hypot(x, 0) at 0", lambda v: np.hypot(v[0], 0.0), [0.0], [0.0]),
+    ("2-norm at 0", lambda v: np.linalg.norm(v), [0.0, 0.0, 0.0], [0.0, 0.0, 0.0]),
+    ("std of constant data", lambda v: np.std(v), [2.0, 2.0, 2.0], [0.0, 0.0, 0.0]),
+    ("0**y along y", lambda v: v[0] ** v[1], [0.0, 2.0], [0.0, 0.0]),
+    ("0**y at y = 1", lambda v: v[0] ** v[1], [0.0, 1.0], [1.0, 0.0]),
+    ("arctan2 at the origin", lambda v: np.arctan2(v[0], v[1]), [0.0, 0.0], [0.0, 0.0]),
+]
+
+
+@pytest.mark.parametrize("name, f, x, expected", ZERO_OVER_ZERO,
+                         ids=[case[0] for case in ZERO_OVER_ZERO])
+@pytest.mark.parametrize("method", AD_AND_SYMBOLIC)
+def test_zero_over_zero_gives_the_limit_by_every_method(name, f, x, expected, method):
+    got = dk.grad(f, method=method)(onp.array(x))
+    onp.testing.assert_allclose(got, expected, atol=1e-12)
+    if name != "arctan2 at the origin":  # a jump: differences see 1/h there
+        central = dk.grad(f, method="finite")(onp.array(x))
+        onp.testing.assert_allclose(central, expected, atol=1e-9)
+
+
+# The Hessians there, by hand: a length's is 0 (like abs's); x**y at (0, 2)
+# has d2/dx2 = y (y - 1) x**(y - 2) = 2 and the other two limits 0.
+ZERO_OVER_ZERO_HESSIANS = [
+    (lambda v: np.hypot(v[0], v[1]), [0.0, 0.0], onp.zeros((2, 2))),
+    (lambda v: np.linalg.norm(v), [0.0, 0.0], onp.zeros((2, 2))),
+    (lambda v: np.std(v), [1.0, 1.0], onp.zeros((2, 2))),
+    (lambda v: v[0] ** v[1], [0.0, 2.0], [[2.0, 0.0], [0.0, 0.0]]),
+    (lambda v: np.arctan2(v[0], v[1]), [0.0, 0.0], onp.zeros((2, 2))),
+]
+
+
+@pytest.mark.parametrize("f, x, expected", ZERO_OVER_ZERO_HESSIANS)
+@pytest.mark.parametrize("method", AD_AND_SYMBOLIC)
+def test_second_derivatives_at_a_zero_are_the_limits_too(f, x, expected, method):
+    onp.testing.assert_allclose(dk.hessian(f, method=method)(onp.array(x)), expected,
+                                atol=1e-12)

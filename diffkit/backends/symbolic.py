@@ -1072,8 +1072,15 @@ def _chain(e: Any, ds: list[Any], real: bool) -> Any:
         base, p = args
         dbase, dp = ds
         if dp is zero:
-            return p * base ** (p - 1) * dbase
-        return e * (dp * sp.log(base) + p * dbase / base)
+            slope = p * base ** (p - 1) * dbase
+            if p == sp.S.Half and base.is_nonnegative:
+                # The square root of a sum of squares (a norm, hypot, std) is
+                # even about its zero, like abs: slope 0 there, not 0/0
+                # (diffkit.rules._kinks), to every order.
+                return sp.Piecewise((zero, sp.Eq(base, 0)), (slope, True))
+            return slope
+        along_base = zero if dbase is zero else p * base ** (p - 1) * dbase
+        return along_base + e * _log_or_zero(base) * dp
     if isinstance(e, sp.Piecewise):
         return sp.Piecewise(*[(d, pair.cond) for d, pair in zip(ds, args,
                                                                 strict=True)])
@@ -1104,6 +1111,20 @@ def _chain(e: Any, ds: list[Any], real: bool) -> Any:
             )
         terms.append(p.xreplace(dict(zip(dummies, args, strict=True))) * d)
     return sp.Add(*terms)
+
+
+def _log_or_zero(base: Any) -> Any:
+    """``log(base)`` in ``d(base**p)/dp = base**p log(base)``, 0 at ``base = 0``.
+
+    ``0**p log(0)`` is ``0 * -oo``, but its limit is 0 (for ``p > 0``), which is
+    what forward and reverse mode give: their rule takes the log of
+    ``where(x == 0, 1, x)``.  Built the same way here, so that it is 0 at a
+    zero base in every derivative, with no infinity on the way.
+    """
+    sp = _sympy()
+    if base.is_positive:
+        return sp.log(base)
+    return sp.log(sp.Piecewise((sp.S.One, sp.Eq(base, 0)), (base, True)))
 
 
 def _choice(e: Any, i: int) -> Any:

@@ -16,6 +16,11 @@ making its own choice:
   tied entries (so the shares still add up to 1: the slope of ``max(x + t)``
   along ``t`` is 1), as autograd and JAX do.
 
+* a length -- ``hypot`` and ``std`` (and the 2-norm, :mod:`diffkit.rules.linalg`)
+  -- is even about its zero, like ``abs``: its slopes there are 0, to every
+  order, instead of ``0/0``.  ``arctan2`` at the origin gets 0 too: along
+  either axis it is constant on each side of its jump.
+
 The weights are written with diffkit's own comparisons, which carry no
 derivative: the rules built on them differentiate again (to a zero second
 derivative away from the kink, as the piecewise-linear function has).
@@ -27,7 +32,7 @@ from typing import Any
 
 from diffkit import numpy as np
 
-__all__ = ["tie_share", "clip_shares"]
+__all__ = ["tie_share", "clip_shares", "reciprocal_or_zero"]
 
 
 def tie_share(x: Any, ans: Any, other: Any) -> Any:
@@ -62,3 +67,14 @@ def clip_shares(x: Any, lo: Any, hi: Any) -> tuple[Any, Any, Any]:
         return floor_share, 1.0 - floor_share, 0.0
     below_hi = 1.0 - _above(floor, hi)  # minimum(floor, hi) along floor
     return floor_share * below_hi, (1.0 - floor_share) * below_hi, 1.0 - below_hi
+
+
+def reciprocal_or_zero(r: Any) -> Any:
+    """``1 / r``, and 0 where ``r = 0``: a length's slopes at its zero.
+
+    ``d hypot(x, y) / dx = x / hypot(x, y)`` is ``0 / 0`` at the origin.  The
+    factor is 0 there, not ``1 / 1`` (and the comparison carries no
+    derivative), so a rule ``x * reciprocal_or_zero(r)`` also differentiates
+    again to 0 at ``r = 0``, as ``abs`` does.
+    """
+    return (r != 0) / np.where(r == 0, 1.0, r)

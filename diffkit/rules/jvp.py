@@ -27,7 +27,7 @@ from diffkit.rules._index import (
     take_index,
     tile_shapes,
 )
-from diffkit.rules._kinks import clip_shares, tie_share
+from diffkit.rules._kinks import clip_shares, reciprocal_or_zero, tie_share
 from diffkit.rules._power import scaled_power_slope
 from diffkit.rules._products import cumprod_tangent, others_product
 from diffkit.rules._sinc import sinc_slope
@@ -103,9 +103,11 @@ for _extremum in (np.maximum, np.minimum, np.fmax, np.fmin):
     defjvp(_extremum, lambda t, ans, x, y: t * tie_share(x, ans, y),
            lambda t, ans, x, y: t * tie_share(y, ans, x))
 
-defjvp(np.arctan2, lambda t, ans, y, x: t * x / (x**2 + y**2),
-       lambda t, ans, y, x: -t * y / (x**2 + y**2))
-defjvp(np.hypot, lambda t, ans, x, y: t * x / ans, lambda t, ans, x, y: t * y / ans)
+# At the origin arctan2 jumps and hypot has a kink: slopes 0 there (_kinks.py).
+defjvp(np.arctan2, lambda t, ans, y, x: t * x * reciprocal_or_zero(x**2 + y**2),
+       lambda t, ans, y, x: -t * y * reciprocal_or_zero(x**2 + y**2))
+defjvp(np.hypot, lambda t, ans, x, y: t * x * reciprocal_or_zero(ans),
+       lambda t, ans, x, y: t * y * reciprocal_or_zero(ans))
 defjvp(np.logaddexp, lambda t, ans, x, y: t * np.exp(x - ans),
        lambda t, ans, x, y: t * np.exp(y - ans))
 defjvp(np.logaddexp2, lambda t, ans, x, y: t * 2 ** (x - ans),
@@ -169,7 +171,9 @@ def _var_jvp(t: Any, ans: Any, x: Any, axis: Any = None, dtype: Any = None,
 
 def _std_jvp(t: Any, ans: Any, x: Any, axis: Any = None, dtype: Any = None,
              out: Any = None, ddof: int = 0, keepdims: bool = False) -> Any:
-    return _var_jvp(t, ans**2, x, axis, ddof=ddof, keepdims=keepdims) / (2 * ans)
+    # At constant data std has a kink (it is even in x - mean): slope 0.
+    return (_var_jvp(t, ans**2, x, axis, ddof=ddof, keepdims=keepdims)
+            * reciprocal_or_zero(2 * ans))
 
 
 defjvp(np.prod, _prod_jvp)

@@ -24,6 +24,7 @@ SymPy is imported the first time a rule runs, so ``import diffkit`` stays fast.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -332,6 +333,23 @@ def _untake(g: Any, index: Any, shape: tuple, dtype: Any = None) -> Any:
     return out
 
 
+@functools.cache
+def _atan2() -> Any:
+    """SymPy's ``atan2`` with slopes 0 at the origin, as forward and reverse mode.
+
+    There ``x / (x**2 + y**2)`` is 0/0; along either axis ``atan2`` is
+    constant on each side of its jump (diffkit.rules._kinks).
+    """
+    class atan2(sp.atan2):  # noqa: N801 - printed as SymPy's own atan2
+        def fdiff(self, argindex: int = 1) -> Any:
+            y, x = self.args
+            r2 = x**2 + y**2
+            slope = x / r2 if argindex == 1 else -y / r2
+            return sp.Piecewise((sp.S.Zero, sp.Eq(r2, 0)), (slope, True))
+
+    return atan2
+
+
 def _norm2(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
     squares = _np.frompyfunc(lambda e: sp.Abs(e) ** 2, 1, 1)(_o(x))
     return _map(sp.sqrt)(_reduce(sp.Add)(squares, axis, keepdims=keepdims))
@@ -384,7 +402,7 @@ rule("maximum", _map(lambda a, b: sp.Max(a, b)))
 rule("minimum", _map(lambda a, b: sp.Min(a, b)))
 rule("fmax", _map(lambda a, b: sp.Max(a, b)))
 rule("fmin", _map(lambda a, b: sp.Min(a, b)))
-rule("arctan2", _map(lambda a, b: sp.atan2(a, b)))
+rule("arctan2", _map(lambda a, b: _atan2()(a, b)))
 rule("hypot", _map(lambda a, b: sp.sqrt(a**2 + b**2)))
 rule("logaddexp", _map(lambda a, b: sp.log(sp.exp(a) + sp.exp(b))))
 rule("logaddexp2", _map(lambda a, b: sp.log(2**a + 2**b, 2)))

@@ -30,7 +30,7 @@ from diffkit.rules._index import (
     take_index,
     tile_shapes,
 )
-from diffkit.rules._kinks import clip_shares, tie_share
+from diffkit.rules._kinks import clip_shares, reciprocal_or_zero, tie_share
 from diffkit.rules._power import scaled_power_slope
 from diffkit.rules._products import cumprod_cotangent, others_product
 from diffkit.rules._sinc import sinc_slope
@@ -110,9 +110,11 @@ for _extremum in (np.maximum, np.minimum, np.fmax, np.fmin):
     defvjp(_extremum, lambda g, ans, x, y: g * tie_share(x, ans, y),
            lambda g, ans, x, y: g * tie_share(y, ans, x))
 
-defvjp(np.arctan2, lambda g, ans, y, x: g * x / (x**2 + y**2),
-       lambda g, ans, y, x: -g * y / (x**2 + y**2))
-defvjp(np.hypot, lambda g, ans, x, y: g * x / ans, lambda g, ans, x, y: g * y / ans)
+# At the origin arctan2 jumps and hypot has a kink: slopes 0 there (_kinks.py).
+defvjp(np.arctan2, lambda g, ans, y, x: g * x * reciprocal_or_zero(x**2 + y**2),
+       lambda g, ans, y, x: -g * y * reciprocal_or_zero(x**2 + y**2))
+defvjp(np.hypot, lambda g, ans, x, y: g * x * reciprocal_or_zero(ans),
+       lambda g, ans, x, y: g * y * reciprocal_or_zero(ans))
 defvjp(np.logaddexp, lambda g, ans, x, y: g * np.exp(x - ans),
        lambda g, ans, x, y: g * np.exp(y - ans))
 defvjp(np.logaddexp2, lambda g, ans, x, y: g * 2 ** (x - ans),
@@ -184,8 +186,9 @@ def _var_vjp(g: Any, ans: Any, x: Any, axis: Any = None, dtype: Any = None,
 
 def _std_vjp(g: Any, ans: Any, x: Any, axis: Any = None, dtype: Any = None,
              out: Any = None, ddof: int = 0, keepdims: bool = False) -> Any:
+    # At constant data std has a kink (it is even in x - mean): slope 0.
     centred = x - np.mean(x, axis=axis, keepdims=True)
-    return (_spread(g / ans, x, axis, keepdims) * centred
+    return (_spread(g * reciprocal_or_zero(ans), x, axis, keepdims) * centred
             / (_count(x, axis) - ddof))
 
 
