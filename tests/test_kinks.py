@@ -6,6 +6,9 @@ check.  For a reduction's ties the convention is the even split, checked
 against the closed form.
 """
 
+import math
+
+import mpmath
 import numpy as onp
 import pytest
 
@@ -140,3 +143,23 @@ ZERO_OVER_ZERO_HESSIANS = [
 def test_second_derivatives_at_a_zero_are_the_limits_too(f, x, expected, method):
     onp.testing.assert_allclose(dk.hessian(f, method=method)(onp.array(x)), expected,
                                 atol=1e-12)
+
+
+# --- large arguments: the symbolic formula must not overflow where AD does not ------
+@pytest.mark.parametrize("fun, base", [(np.logaddexp, math.e), (np.logaddexp2, 2.0)])
+@pytest.mark.parametrize("a, b", [(1000.0, 1000.0), (1100.0, 1099.0), (-800.0, 3.0)])
+@pytest.mark.parametrize("method", AD_AND_SYMBOLIC)
+def test_logaddexp_of_large_arguments(fun, base, a, b, method):
+    # Closed form: the slopes are base**(a - L) and base**(b - L), L = fun(a, b).
+    with mpmath.workdps(40):
+        L = mpmath.log(mpmath.power(base, a) + mpmath.power(base, b), base)
+        slopes = [float(mpmath.power(base, c - L)) for c in (a, b)]
+    value, grads = dk.value_and_grad(fun, argnum=(0, 1), method=method)(a, b)
+    assert value == pytest.approx(float(L), rel=1e-15)
+    onp.testing.assert_allclose(grads, slopes, rtol=1e-12, atol=1e-300)
+
+
+def test_compare_uses_the_30_digit_formula_for_large_logaddexp():
+    table = dk.compare(lambda v: np.logaddexp(v[0], v[1]), onp.array([1000.0, 1000.0]))
+    assert table.reference.startswith("symbolic (SymPy's derivative evaluated to 30")
+    onp.testing.assert_array_equal(table.exact, [0.5, 0.5])
