@@ -73,6 +73,13 @@ TIES = [
     (lambda x: np.amax(x), [2.0, 2.0], [0.5, 0.5]),
     (lambda x: np.sum(np.max(np.reshape(x, (2, 2)), axis=1)), [1.0, 1.0, 0.0, 2.0],
      [0.5, 0.5, 0.0, 1.0]),
+    (lambda x: np.amin(x), [1.0, 0.0, 0.0], [0.0, 0.5, 0.5]),
+    (lambda x: np.ptp(x), [1.0, 1.0, 0.0, 0.0], [0.5, 0.5, -0.5, -0.5]),
+    (lambda x: np.ptp(x), [3.0, 1.0, 3.0, 2.0, 3.0], [1 / 3, -1.0, 1 / 3, 0.0, 1 / 3]),
+    (lambda x: np.sum(np.ptp(np.reshape(x, (2, 2)), axis=0)), [1.0, 1.0, 1.0, 0.0],
+     [0.0, 1.0, 0.0, -1.0]),
+    (lambda x: np.nanmax(x), [1.0, 1.0, 0.0], [0.5, 0.5, 0.0]),
+    (lambda x: np.nanmin(x), [1.0, 0.0, 0.0, 0.0], [0.0, 1 / 3, 1 / 3, 1 / 3]),
 ]
 
 
@@ -163,3 +170,80 @@ def test_compare_uses_the_30_digit_formula_for_large_logaddexp():
     table = dk.compare(lambda v: np.logaddexp(v[0], v[1]), onp.array([1000.0, 1000.0]))
     assert table.reference.startswith("symbolic (SymPy's derivative evaluated to 30")
     onp.testing.assert_array_equal(table.exact, [0.5, 0.5])
+
+
+# --- nanmax/nanmin skip NaNs ---------------------------------------------------------
+def test_nanmax_splits_a_tie_among_the_numbers_and_gives_nans_nothing():
+    x = onp.array([2.0, onp.nan, 2.0, 1.0])
+    for method in ("forward", "reverse"):
+        assert dk.value_and_grad(np.nanmax, method=method)(x)[0] == 2.0
+        onp.testing.assert_array_equal(dk.grad(np.nanmax, method=method)(x),
+                                       [0.5, 0.0, 0.5, 0.0])
+        onp.testing.assert_array_equal(dk.grad(np.nanmin, method=method)(x),
+                                       [0.0, 0.0, 0.0, 1.0])
+
+
+def test_nanmax_of_an_all_nan_slice_is_nan_with_numpys_warning():
+    x = onp.array([[1.0, onp.nan], [onp.nan, onp.nan]])
+    with pytest.warns(RuntimeWarning, match="All-NaN slice"):
+        value, grad = dk.value_and_grad(lambda v: np.nanmax(v, axis=1)[1])(x)
+    assert onp.isnan(value)
+    onp.testing.assert_array_equal(grad, onp.zeros((2, 2)))
+    with pytest.warns(RuntimeWarning, match="All-NaN slice"):
+        jac = dk.jacobian(lambda v: np.nanmax(v, axis=1))(x)
+    onp.testing.assert_array_equal(jac[0], [[1.0, 0.0], [0.0, 0.0]])
+
+
+@pytest.mark.parametrize("name", ["ptp", "nanmax", "nanmin"])
+def test_out_of_a_traced_reduction_is_refused(name):
+    with pytest.raises(TypeError, match="out="):
+        dk.grad(lambda v: getattr(np, name)(v, out=onp.empty(())))(onp.ones(2))
+
+
+# --- sort and partition: a tie shares the cotangents of the places it fills --------
+W = onp.array([1.0, 2.0, 3.0, 4.0])
+SORT_TIES = [
+    # sum(w * sort(x)) at x = [1, 1, 0]: the tied ones fill places 1 and 2
+    # (weights 2 and 3), so each gets 2.5 -- what a central difference sees.
+    (lambda x: np.sum(np.sort(x) * W[:3]), [1.0, 1.0, 0.0], [2.5, 2.5, 1.0]),
+    (lambda x: np.sum(np.partition(x, 1) * W[:3]), [1.0, 1.0, 0.0], [2.5, 2.5, 1.0]),
+    (lambda x: np.sum(np.partition(x, 2) * W), [1.0, 0.0, 1.0, 1.0],
+     [3.0, 1.0, 3.0, 3.0]),
+    (lambda x: np.sum(np.sort(np.reshape(x, (2, 2)), axis=0) * W.reshape(2, 2)),
+     [1.0, 1.0, 1.0, 0.0], [2.0, 4.0, 2.0, 2.0]),
+    (lambda x: np.sum(np.sort(np.reshape(x, (2, 2)), axis=None) * W),
+     [1.0, 1.0, 1.0, 0.0], [3.0, 3.0, 3.0, 1.0]),
+    # the last of a sort is the max, and splits a three-way tie the same way
+    (lambda x: np.sort(x)[-1], [3.0, 1.0, 3.0, 3.0], [1 / 3, 0.0, 1 / 3, 1 / 3]),
+]
+
+
+@pytest.mark.parametrize("f, x, expected", SORT_TIES)
+@pytest.mark.parametrize("method", ["forward", "reverse"])
+def test_sort_at_a_tie_averages_the_places(f, x, expected, method):
+    onp.testing.assert_allclose(dk.grad(f, method=method)(onp.array(x)), expected,
+                                atol=1e-12)
+
+
+def test_sort_at_a_two_way_tie_is_what_central_differences_see():
+    for f, x, expected in SORT_TIES[:4]:
+        onp.testing.assert_allclose(dk.grad(f, method="finite")(onp.array(x)), expected,
+                                    atol=1e-8)
+
+
+@pytest.mark.parametrize("method", ["forward", "reverse"])
+def test_sort_and_max_have_the_same_hessian_at_a_tie(method):
+    x = onp.array([1.0, 1.0, 0.0])
+    by_max = dk.hessian(lambda v: np.max(v) ** 2, method=method)(x)
+    by_sort = dk.hessian(lambda v: np.sort(v)[-1] ** 2, method=method)(x)
+    onp.testing.assert_allclose(by_sort, by_max, atol=1e-12)
+    # sum(w * sort(x)**2): the tied block is 2 * mean of the weights 2, 3 / 2
+    h = dk.hessian(lambda v: np.sum(np.sort(v) ** 2 * W[:3]), method=method)(x)
+    onp.testing.assert_allclose(h, [[2.5, 2.5, 0.0], [2.5, 2.5, 0.0], [0.0, 0.0, 2.0]],
+                                atol=1e-12)
+
+
+def test_sort_without_ties_moves_each_cotangent_unchanged():
+    x = onp.array([0.3, -1.2, 2.5, 0.1])
+    g = dk.grad(lambda v: np.sum(np.sort(v) * W))(x)
+    onp.testing.assert_array_equal(g, W[onp.argsort(onp.argsort(x))])

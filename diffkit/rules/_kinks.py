@@ -16,6 +16,9 @@ making its own choice:
   tied entries (so the shares still add up to 1: the slope of ``max(x + t)``
   along ``t`` is 1), as autograd and JAX do.
 
+* ``sort`` (and ``partition``) at a tie gives each of the tied entries the
+  average of the slopes of the places they fill, so that ``sort(x)[-1]``
+  splits a tie like ``max(x)`` and ``median`` like a central difference;
 * a length -- ``hypot`` and ``std`` (and the 2-norm, :mod:`diffkit.rules.linalg`)
   -- is even about its zero, like ``abs``: its slopes there are 0, to every
   order, instead of ``0/0``.  ``arctan2`` at the origin gets 0 too: along
@@ -30,9 +33,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from diffkit import numpy as np
+import numpy as _np
 
-__all__ = ["tie_share", "clip_shares", "reciprocal_or_zero"]
+from diffkit import numpy as np
+from diffkit.tracer import unbox
+
+__all__ = ["tie_share", "clip_shares", "reciprocal_or_zero", "tie_average"]
 
 
 def tie_share(x: Any, ans: Any, other: Any) -> Any:
@@ -78,3 +84,49 @@ def reciprocal_or_zero(r: Any) -> Any:
     again to 0 at ``r = 0``, as ``abs`` does.
     """
     return (r != 0) / np.where(r == 0, 1.0, r)
+
+
+def tie_average(g: Any, ans: Any, axis: Any, batched: bool = False) -> Any:
+    """``g`` with each entry replaced by its mean over the entries tied with it.
+
+    ``ans`` is the output of ``sort`` or ``partition`` along ``axis`` (None:
+    flattened, so ``ans`` is 1-d), and ``g`` a cotangent of it -- or, with
+    ``batched``, a batch of tangents (one leading axis more).  Entries tie
+    when their values in ``ans`` are equal along ``axis``.  Without ties
+    ``g`` is returned as it is, which is the usual case and costs one pass
+    of comparisons.
+
+    The grouping is read from the plain values, and the averaging is a
+    scatter-add and a gather, both linear primitives: the result
+    differentiates again like ``g`` itself.
+
+    Examples
+    --------
+    >>> import numpy
+    >>> from diffkit.rules._kinks import tie_average
+    >>> tie_average(numpy.array([1.0, 2.0, 6.0]), numpy.array([0.0, 3.0, 3.0]), -1)
+    array([1., 4., 4.])
+    """
+    a = _np.asarray(unbox(ans))
+    if a.size == 0:
+        return g
+    ax = -1 if axis is None else axis % a.ndim
+    rows = _np.moveaxis(a, ax, -1)
+    moved_shape = rows.shape
+    rows = rows.reshape(-1, moved_shape[-1])
+    order = _np.argsort(rows, axis=-1, kind="stable")
+    ordered = _np.take_along_axis(rows, order, axis=-1)
+    starts = _np.ones(ordered.shape, dtype=bool)  # where a new value begins
+    starts[:, 1:] = ordered[:, 1:] != ordered[:, :-1]  # NaNs never tie
+    if starts.all():
+        return g
+    group = _np.cumsum(starts).reshape(ordered.shape) - 1  # numbered across rows
+    ids = _np.empty_like(group)
+    _np.put_along_axis(ids, order, group, axis=-1)
+    ids = _np.moveaxis(ids.reshape(moved_shape), -1, ax).ravel()
+    counts = _np.bincount(ids).astype(float)
+    batch = np.shape(g)[0] if batched else 1
+    flat = np.reshape(g, (batch, a.size))
+    sums = np.untake(flat, (slice(None), ids), (batch, counts.size))
+    means = np.take(sums, ids, axis=1) / counts[ids]
+    return np.reshape(means, np.shape(g))

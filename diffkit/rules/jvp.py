@@ -27,7 +27,12 @@ from diffkit.rules._index import (
     take_index,
     tile_shapes,
 )
-from diffkit.rules._kinks import clip_shares, reciprocal_or_zero, tie_share
+from diffkit.rules._kinks import (
+    clip_shares,
+    reciprocal_or_zero,
+    tie_average,
+    tie_share,
+)
 from diffkit.rules._power import scaled_power_slope
 from diffkit.rules._products import cumprod_tangent, others_product
 from diffkit.rules._sinc import sinc_slope
@@ -340,10 +345,12 @@ def _permute(t: Any, perm: Any, x: Any, axis: Any) -> Any:
     return np.take_along_axis(t, perm[None], axis=from_right(axis, np.ndim(x))[0])
 
 
-defjvp(np.sort, lambda t, ans, x, axis=-1, kind=None, order=None:
-       _permute(t, sort_permutation(x, axis), x, axis))
+# Entries that tie get the mean of their tangents (_kinks.py), as in max.
+defjvp(np.sort, lambda t, ans, x, axis=-1, kind=None, order=None: tie_average(
+    _permute(t, sort_permutation(x, axis), x, axis), ans, axis, batched=True))
 defjvp(np.partition, lambda t, ans, x, kth, axis=-1, kind="introselect", order=None:
-       _permute(t, partition_permutation(x, kth, axis, kind), x, axis))
+       tie_average(_permute(t, partition_permutation(x, kth, axis, kind), x, axis),
+                   ans, axis, batched=True))
 
 
 def _pad_jvp(t: Any, ans: Any, x: Any, pad_width: Any, mode: str = "constant",

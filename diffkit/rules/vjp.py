@@ -30,7 +30,12 @@ from diffkit.rules._index import (
     take_index,
     tile_shapes,
 )
-from diffkit.rules._kinks import clip_shares, reciprocal_or_zero, tie_share
+from diffkit.rules._kinks import (
+    clip_shares,
+    reciprocal_or_zero,
+    tie_average,
+    tie_share,
+)
 from diffkit.rules._power import scaled_power_slope
 from diffkit.rules._products import cumprod_cotangent, others_product
 from diffkit.rules._sinc import sinc_slope
@@ -338,10 +343,12 @@ def _unpermute(g: Any, perm: Any, x: Any, axis: Any) -> Any:
     return np.take_along_axis(g, np.argsort(perm, axis=axis), axis=axis)
 
 
-defvjp(np.sort, lambda g, ans, x, axis=-1, kind=None, order=None:
-       _unpermute(g, sort_permutation(x, axis), x, axis))
+# Entries that tie share their places' cotangents evenly (_kinks.py), as in max.
+defvjp(np.sort, lambda g, ans, x, axis=-1, kind=None, order=None: _unpermute(
+    tie_average(g, ans, axis), sort_permutation(x, axis), x, axis))
 defvjp(np.partition, lambda g, ans, x, kth, axis=-1, kind="introselect", order=None:
-       _unpermute(g, partition_permutation(x, kth, axis, kind), x, axis))
+       _unpermute(tie_average(g, ans, axis),
+                  partition_permutation(x, kth, axis, kind), x, axis))
 
 
 # --- diagonals ---------------------------------------------------------------------
