@@ -16,12 +16,12 @@ from typing import Any
 import numpy as _np
 
 from diffkit import numpy as dnp
-from diffkit.tracer import Box
+from diffkit.tracer import Box, unbox
 
 __all__ = [
     "append", "array_split", "cross", "diff", "dsplit", "fliplr", "flipud",
-    "full", "hsplit", "inner", "kron", "linspace", "outer", "rollaxis", "select",
-    "split", "vdot", "vsplit",
+    "full", "hsplit", "inner", "kron", "linspace", "nanmax", "nanmin", "outer", "ptp",
+    "rollaxis", "select", "split", "vdot", "vsplit",
 ]
 
 
@@ -263,6 +263,76 @@ def dsplit(ary: Any, indices_or_sections: Any) -> list:
     if dnp.ndim(ary) < 3:
         raise ValueError("dsplit only works on arrays of 3 or more dimensions")
     return split(ary, indices_or_sections, axis=2)
+
+
+# --- order statistics ---------------------------------------------------------------
+# At a tie these split the slope evenly among the tied entries, as max and min
+# do (diffkit.rules._kinks), so every method gives the same number.
+
+
+def _no_out(out: Any, name: str) -> None:
+    if out is not None:
+        raise TypeError(
+            f"{name}(..., out=...) cannot store a value being differentiated: "
+            f"use the returned array instead (y = np.{name}(x)).")
+
+
+def ptp(a: Any, axis: Any = None, out: Any = None, keepdims: bool = False) -> Any:
+    """The range ``max - min`` along ``axis`` (``numpy.ptp``).
+
+    Examples
+    --------
+    >>> import diffkit as dk
+    >>> import diffkit.numpy as np
+    >>> dk.grad(np.ptp)(np.array([3.0, 1.0, 3.0]))  # the tie for the max splits
+    array([ 0.5, -1. ,  0.5])
+    """
+    if _plain(a):
+        return _np.ptp(a, axis=axis, out=out, keepdims=keepdims)
+    _no_out(out, "ptp")
+    return (dnp.max(a, axis=axis, keepdims=keepdims)
+            - dnp.min(a, axis=axis, keepdims=keepdims))
+
+
+def _nan_extremum(name: str, a: Any, axis: Any, out: Any, keepdims: bool) -> Any:
+    """``max`` (or ``min``) ignoring NaNs: NaNs become -inf (+inf) first."""
+    from diffkit.backends.symbolic import SymbolicValue
+
+    _no_out(out, f"nan{name}")
+    a = dnp.asarray(a)
+    values = unbox(a)
+    if isinstance(values, SymbolicValue):  # a formula is never NaN
+        return getattr(dnp, name)(a, axis=axis, keepdims=keepdims)
+    missing = _np.isnan(values)
+    filled = dnp.where(missing, -_np.inf if name == "max" else _np.inf, a)
+    result = getattr(dnp, name)(filled, axis=axis, keepdims=keepdims)
+    empty = _np.all(missing, axis=axis, keepdims=keepdims)
+    if _np.any(empty):
+        warnings.warn("All-NaN slice encountered", RuntimeWarning, stacklevel=3)
+        result = dnp.where(empty, _np.nan, result)
+    return result
+
+
+def nanmax(a: Any, axis: Any = None, out: Any = None, keepdims: bool = False) -> Any:
+    """The maximum along ``axis``, ignoring NaNs (``numpy.nanmax``).
+
+    Examples
+    --------
+    >>> import diffkit as dk
+    >>> import diffkit.numpy as np
+    >>> dk.grad(np.nanmax)(np.array([2.0, np.nan, 2.0, 1.0]))
+    array([0.5, 0. , 0.5, 0. ])
+    """
+    if _plain(a):
+        return _np.nanmax(a, axis=axis, out=out, keepdims=keepdims)
+    return _nan_extremum("max", a, axis, out, keepdims)
+
+
+def nanmin(a: Any, axis: Any = None, out: Any = None, keepdims: bool = False) -> Any:
+    """The minimum along ``axis``, ignoring NaNs (``numpy.nanmin``)."""
+    if _plain(a):
+        return _np.nanmin(a, axis=axis, out=out, keepdims=keepdims)
+    return _nan_extremum("min", a, axis, out, keepdims)
 
 
 # --- constructors that may receive a traced value --------------------------------
