@@ -247,3 +247,98 @@ def test_sort_without_ties_moves_each_cotangent_unchanged():
     x = onp.array([0.3, -1.2, 2.5, 0.1])
     g = dk.grad(lambda v: np.sum(np.sort(v) * W))(x)
     onp.testing.assert_array_equal(g, W[onp.argsort(onp.argsort(x))])
+
+
+# --- quantile, percentile, median: order statistics, so ties follow sort ----------
+RNG = onp.random.default_rng(11)
+DATA = {"1-d": RNG.normal(size=7), "2-d": RNG.normal(size=(4, 6)),
+        "3-d": RNG.normal(size=(3, 4, 5))}
+QUANTILE_CALLS = [
+    ("1-d", lambda f, x: f(x, 0.3)),
+    ("1-d", lambda f, x: f(x, [0.0, 0.5, 1.0])),
+    ("2-d", lambda f, x: f(x, 0.75, axis=0)),
+    ("2-d", lambda f, x: f(x, [[0.1, 0.9]], axis=-1, keepdims=True)),
+    ("3-d", lambda f, x: f(x, 0.4, axis=(0, 2))),
+    ("3-d", lambda f, x: f(x, [0.25, 0.6], axis=(2, 0), keepdims=True)),
+]
+
+
+def _percentile(x, q, **kw):
+    return np.percentile(x, onp.multiply(q, 100), **kw)
+
+
+@pytest.mark.parametrize("data, call", QUANTILE_CALLS)
+@pytest.mark.parametrize("fun", [np.quantile, _percentile])
+def test_quantiles_of_a_traced_array_are_numpys_to_the_last_bit(data, call, fun):
+    x = DATA[data]
+    value, _ = dk.vjp(lambda v: call(fun, v), x)
+    expected = call(fun, x)  # plain values: NumPy itself
+    assert onp.shape(value) == onp.shape(expected)
+    onp.testing.assert_array_equal(value, expected)
+
+
+@pytest.mark.parametrize("data, axis", [("1-d", None), ("2-d", 0), ("2-d", 1),
+                                        ("3-d", (0, 2)), ("3-d", None)])
+@pytest.mark.parametrize("keepdims", [False, True])
+def test_median_of_a_traced_array_is_numpys_to_the_last_bit(data, axis, keepdims):
+    x = DATA[data]
+    value, _ = dk.vjp(lambda v: np.median(v, axis=axis, keepdims=keepdims), x)
+    expected = onp.median(x, axis=axis, keepdims=keepdims)
+    assert onp.shape(value) == onp.shape(expected)
+    onp.testing.assert_array_equal(value, expected)
+
+
+@pytest.mark.parametrize("data, call", QUANTILE_CALLS)
+@pytest.mark.parametrize("method", ["forward", "reverse"])
+def test_quantile_derivatives_match_central_differences(data, call, method):
+    x = DATA[data]
+    f = lambda v: call(np.quantile, v)  # noqa: E731
+    onp.testing.assert_allclose(dk.jacobian(f, method=method)(x),
+                                dk.jacobian(f, method="finite")(x), atol=1e-8)
+
+
+ORDER_TIES = [
+    # median of [1, 1, 0]: the two 1s fill the middle place: half each
+    (lambda x: np.median(x), [1.0, 1.0, 0.0], [0.5, 0.5, 0.0]),
+    # sorted [0, 1, 1, 1]: the middle two places, weights 1/2, 1/2, belong to a
+    # three-way tie, which shares them: 1/3 each (a max would split it so too)
+    (lambda x: np.median(x), [1.0, 1.0, 1.0, 0.0], [1 / 3, 1 / 3, 1 / 3, 0.0]),
+    # quantile 0.3 of four: 0.1 of place 0 and 0.9 of place 1, tied with place 2
+    (lambda x: np.quantile(x, 0.3), [1.0, 1.0, 0.0, 2.0], [0.45, 0.45, 0.1, 0.0]),
+    (lambda x: np.percentile(x, 50), [1.0, 3.0, 3.0], [0.0, 0.5, 0.5]),
+]
+
+
+@pytest.mark.parametrize("f, x, expected", ORDER_TIES)
+@pytest.mark.parametrize("method", ["forward", "reverse"])
+def test_order_statistics_split_a_tie_evenly(f, x, expected, method):
+    onp.testing.assert_allclose(dk.grad(f, method=method)(onp.array(x)), expected,
+                                atol=1e-12)
+
+
+def test_median_at_a_two_way_tie_is_what_central_differences_see():
+    for f, x, expected in [ORDER_TIES[0], ORDER_TIES[2], ORDER_TIES[3]]:
+        onp.testing.assert_allclose(dk.grad(f, method="finite")(onp.array(x)),
+                                    expected, atol=1e-9)
+
+
+def test_quantiles_of_a_slice_with_nan_are_nan_as_in_numpy():
+    x = onp.array([[1.0, onp.nan, 2.0], [3.0, 1.0, 2.0]])
+    for f in (lambda v: np.median(v, axis=1), lambda v: np.quantile(v, 0.4, axis=1)):
+        value, _ = dk.vjp(f, x)
+        onp.testing.assert_array_equal(value, f(x))
+        assert onp.isnan(value[0]) and not onp.isnan(value[1])
+
+
+def test_quantile_refuses_what_it_cannot_differentiate():
+    x = onp.array([1.0, 2.0, 3.0])
+    with pytest.raises(TypeError, match="method='linear'"):
+        dk.grad(lambda v: np.quantile(v, 0.5, method="nearest"))(x)
+    with pytest.raises(TypeError, match="not to q"):
+        dk.grad(lambda q: np.quantile(x, q))(0.5)
+    with pytest.raises(ValueError, match="range"):
+        dk.grad(lambda v: np.percentile(v, 150))(x)
+    with pytest.raises(TypeError, match="out="):
+        dk.grad(lambda v: np.median(v, out=onp.empty(())))(x)
+    with pytest.raises(dk.NotApplicable, match="sort"):
+        dk.grad(np.median, method="symbolic")(x)

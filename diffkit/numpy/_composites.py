@@ -20,8 +20,9 @@ from diffkit.tracer import Box, unbox
 
 __all__ = [
     "append", "array_split", "cross", "diff", "dsplit", "fliplr", "flipud",
-    "full", "hsplit", "inner", "kron", "linspace", "nanmax", "nanmin", "outer", "ptp",
-    "rollaxis", "select", "split", "vdot", "vsplit",
+    "full", "hsplit", "inner", "kron", "linspace", "median", "nanmax", "nanmin",
+    "outer", "percentile", "ptp", "quantile", "rollaxis", "select", "split", "vdot",
+    "vsplit",
 ]
 
 
@@ -333,6 +334,145 @@ def nanmin(a: Any, axis: Any = None, out: Any = None, keepdims: bool = False) ->
     if _plain(a):
         return _np.nanmin(a, axis=axis, out=out, keepdims=keepdims)
     return _nan_extremum("min", a, axis, out, keepdims)
+
+
+def _sorted_along_first(a: Any, axis: Any) -> tuple[Any, tuple[int, ...]]:
+    """``a`` sorted along the reduced axes, merged into axis 0 (as NumPy's
+    ``_ureduce`` does); and the shape a ``keepdims=True`` result has."""
+    a = dnp.asarray(a)
+    if dnp.iscomplexobj(a):
+        raise TypeError("a must be an array of real numbers")
+    shape = tuple(dnp.shape(a))
+    if axis is None:
+        axes = tuple(range(len(shape)))
+    else:
+        given = (axis,) if _np.ndim(axis) == 0 else tuple(axis)
+        for ax in given:
+            if not -len(shape) <= ax < len(shape):
+                raise ValueError(f"axis {ax} is out of bounds for an array of "
+                                 f"dimension {len(shape)}")
+        axes = tuple(sorted({int(ax) % len(shape) for ax in given}))
+    rest = tuple(n for i, n in enumerate(shape) if i not in axes)
+    moved = dnp.moveaxis(a, axes, tuple(range(len(axes)))) if axes else a
+    data = dnp.reshape(moved, (-1,) + rest)
+    if dnp.shape(data)[0] == 0:
+        raise ValueError("quantiles of an empty array are not defined")
+    kept = tuple(1 if i in axes else n for i, n in enumerate(shape))
+    return dnp.sort(data, axis=0), kept
+
+
+def _with_nans(s: Any, result: Any) -> Any:
+    """NaN where a slice holds a NaN (it sorts last), as NumPy's quantiles give."""
+    has_nan = _np.isnan(_np.asarray(unbox(s)[-1]))
+    return dnp.where(has_nan, _np.nan, result) if _np.any(has_nan) else result
+
+
+def _traced_quantile(a: Any, q: Any, axis: Any, out: Any, method: str,
+                     keepdims: bool, weights: Any, name: str) -> Any:
+    if not _plain(q):
+        raise TypeError(
+            f"np.{name} differentiates with respect to the data, not to q: give "
+            "q as plain numbers.")
+    if method != "linear" or weights is not None:
+        raise TypeError(
+            f"np.{name} of a value being differentiated supports NumPy's default "
+            f"method='linear' without weights (got method={method!r}"
+            f"{', weights' if weights is not None else ''}); the other methods "
+            "jump between order statistics and have no useful derivative.")
+    _no_out(out, name)
+    q = _np.asarray(q, dtype=float)
+    if not _np.all((q >= 0) & (q <= 1)):
+        raise ValueError("Quantiles must be in the range [0, 1]"
+                         if name == "quantile" else "Percentiles must be in the "
+                         "range [0, 100]")
+    s, kept = _sorted_along_first(a, axis)
+    n = dnp.shape(s)[0]
+    # NumPy's own arithmetic (_quantile, _lerp), so that values agree to the bit.
+    virtual = (n - 1) * q.ravel()
+    below = _np.floor(virtual)
+    above = below + 1
+    last = virtual >= n - 1
+    below[last] = -1
+    above[last] = -1
+    gamma = (virtual - below).reshape((-1,) + (1,) * (dnp.ndim(s) - 1))
+    lo = dnp.take(s, below.astype(_np.intp), axis=0)
+    hi = dnp.take(s, above.astype(_np.intp), axis=0)
+    step = hi - lo
+    result = dnp.where(gamma >= 0.5, hi - step * (1 - gamma), lo + step * gamma)
+    result = _with_nans(s, result)
+    rest = tuple(dnp.shape(s)[1:])
+    return dnp.reshape(result, q.shape + (kept if keepdims else rest))
+
+
+def quantile(a: Any, q: Any, axis: Any = None, out: Any = None,
+             overwrite_input: bool = False, method: str = "linear",
+             keepdims: bool = False, *, weights: Any = None) -> Any:
+    """The ``q``-th quantiles of ``a`` along ``axis`` (``numpy.quantile``).
+
+    A traced ``a`` takes NumPy's default ``method="linear"``: the value is
+    interpolated between two order statistics, so its derivative is theirs,
+    weighted ``1 - gamma`` and ``gamma``.  At a tie the tied entries share
+    evenly, as in ``sort``, ``max`` and ``min`` (diffkit.rules._kinks).
+
+    Examples
+    --------
+    >>> import diffkit as dk
+    >>> import diffkit.numpy as np
+    >>> dk.grad(lambda x: np.quantile(x, 0.25))(np.array([4.0, 1.0, 3.0, 2.0, 5.0]))
+    array([0., 0., 0., 1., 0.])
+    """
+    if _plain(a, q):
+        extra = {} if weights is None else {"weights": weights}
+        return _np.quantile(a, q, axis=axis, out=out, overwrite_input=overwrite_input,
+                            method=method, keepdims=keepdims, **extra)  # type: ignore[call-overload]
+    return _traced_quantile(a, q, axis, out, method, keepdims, weights, "quantile")
+
+
+def percentile(a: Any, q: Any, axis: Any = None, out: Any = None,
+               overwrite_input: bool = False, method: str = "linear",
+               keepdims: bool = False, *, weights: Any = None) -> Any:
+    """The ``q``-th percentiles of ``a`` (``numpy.percentile``): quantiles at ``q/100``.
+
+    Examples
+    --------
+    >>> import diffkit as dk
+    >>> import diffkit.numpy as np
+    >>> dk.grad(lambda x: np.percentile(x, 50))(np.array([1.0, 3.0, 3.0]))
+    array([0. , 0.5, 0.5])
+    """
+    if _plain(a, q):
+        extra = {} if weights is None else {"weights": weights}
+        return _np.percentile(a, q, axis=axis, out=out, overwrite_input=overwrite_input,
+                              method=method, keepdims=keepdims, **extra)  # type: ignore[call-overload]
+    if _plain(q):
+        q = _np.true_divide(q, 100)
+    return _traced_quantile(a, q, axis, out, method, keepdims, weights, "percentile")
+
+
+def median(a: Any, axis: Any = None, out: Any = None, overwrite_input: bool = False,
+           keepdims: bool = False) -> Any:
+    """The median along ``axis`` (``numpy.median``): the middle entry, or the
+    mean of the two middle ones.
+
+    At a tie the tied entries share evenly, as in ``sort``
+    (diffkit.rules._kinks): the median of ``[1, 3, 3]`` gives each 3 a half.
+
+    Examples
+    --------
+    >>> import diffkit as dk
+    >>> import diffkit.numpy as np
+    >>> dk.grad(np.median)(np.array([4.0, 1.0, 3.0, 2.0]))
+    array([0. , 0. , 0.5, 0.5])
+    """
+    if _plain(a):
+        return _np.median(a, axis=axis, out=out, overwrite_input=overwrite_input,
+                          keepdims=keepdims)
+    _no_out(out, "median")
+    s, kept = _sorted_along_first(a, axis)
+    n = dnp.shape(s)[0]
+    middle = slice(n // 2, n // 2 + 1) if n % 2 else slice(n // 2 - 1, n // 2 + 1)
+    result = _with_nans(s, dnp.mean(s[middle], axis=0))
+    return dnp.reshape(result, kept) if keepdims else result
 
 
 # --- constructors that may receive a traced value --------------------------------
