@@ -33,6 +33,12 @@ SCALAR_KINKS = [
     ("clip with a traced bound", lambda x: np.clip(2.0, x, 3.0), 2.0, 0.5),
     ("clip, x both bounds", lambda x: np.clip(x, x - 1.0, x + 1.0), 0.3, 1.0),
     ("max of a pair", lambda x: np.max(np.stack([x, 2.0 - x])), 1.0, 0.0),
+    ("fabs at 0", lambda x: np.fabs(x), 0.0, 0.0),
+    ("fmax tie", lambda x: np.fmax(x, 1.0), 1.0, 0.5),
+    ("fmin tie", lambda x: np.fmin(2.0 * x, 2.0), 1.0, 1.0),
+    ("abs of a difference", lambda x: np.abs(x - 0.5) + x, 0.5, 1.0),
+    ("hypot(x, 0) at 0", lambda x: np.hypot(x, 0.0), 0.0, 0.0),
+    ("sinc at 0", lambda x: np.sinc(x), 0.0, 0.0),
 ]
 
 
@@ -342,3 +348,91 @@ def test_quantile_refuses_what_it_cannot_differentiate():
         dk.grad(lambda v: np.median(v, out=onp.empty(())))(x)
     with pytest.raises(dk.NotApplicable, match="sort"):
         dk.grad(np.median, method="symbolic")(x)
+
+
+
+# --- jumps: the slope on either side is 0, and so is the average ------------------
+# A central difference straddles the jump and sees (jump size) / (2h): no check.
+JUMPS = [
+    ("sign at 0", lambda x: np.sign(x) + x, 0.0, 1.0),
+    ("floor at 1", lambda x: np.floor(x) * 3.0, 1.0, 0.0),
+    ("heaviside at 0", lambda x: np.heaviside(x, 0.5) + 2.0 * x, 0.0, 2.0),
+    ("remainder at 1", lambda x: np.remainder(x, 1.0), 1.0, 1.0),
+]
+
+
+@pytest.mark.parametrize("name, f, x, slope", JUMPS, ids=[case[0] for case in JUMPS])
+@pytest.mark.parametrize("method", AD_AND_SYMBOLIC)
+def test_a_jump_contributes_no_slope(name, f, x, slope, method):
+    assert dk.derivative(f, x, method=method) == pytest.approx(slope, abs=1e-12)
+    one_sided = [dk.derivative(f, x + side * 1e-3, method="finite")
+                 for side in (-1, 1)]
+    assert one_sided == pytest.approx([slope, slope], abs=1e-6)  # either side
+
+
+# --- an infinite slope is inf by every method, not nan -----------------------------
+@pytest.mark.parametrize("f", [np.cbrt, np.sqrt], ids=["cbrt", "sqrt"])
+@pytest.mark.parametrize("method", AD_AND_SYMBOLIC)
+def test_an_infinite_slope_at_zero_is_inf(f, method):
+    with onp.errstate(divide="ignore"):  # AD divides by 0 on purpose here
+        assert dk.derivative(f, 0.0, method=method) == math.inf
+
+
+# --- second derivatives at kinks: the derivative of the shares, which is 0 ---------
+# maximum(x0, x1)**2 at a tie: gradient 2 m (1/2, 1/2), so the Hessian is
+# 2 s s^T with s = (1/2, 1/2); the shares themselves are constant.
+KINK_HESSIANS = [
+    (lambda v: np.maximum(v[0], v[1]) ** 2, [1.0, 1.0], [[0.5, 0.5], [0.5, 0.5]]),
+    (lambda v: np.sum(np.maximum(v, 1.0) ** 2), [1.0, 2.0], [[0.5, 0.0], [0.0, 2.0]]),
+    (lambda v: np.sum(np.clip(v, 0.0, 1.0) ** 2), [1.0, 0.0], [[0.5, 0.0], [0.0, 0.5]]),
+    (lambda v: np.sum(np.abs(v) ** 3), [0.0, 1.0], [[0.0, 0.0], [0.0, 6.0]]),
+    (lambda v: np.sum(np.maximum(v, 0.0) * v), [0.0, 1.0], [[1.0, 0.0], [0.0, 2.0]]),
+    (lambda v: np.fmin(v[0], v[1]) * v[0], [1.0, 1.0], [[1.0, 0.5], [0.5, 0.0]]),
+    (lambda v: np.min(v) * np.sum(v), [1.0, 1.0, 2.0],
+     [[1.0, 1.0, 0.5], [1.0, 1.0, 0.5], [0.5, 0.5, 0.0]]),
+]
+
+
+@pytest.mark.parametrize("f, x, expected", KINK_HESSIANS)
+@pytest.mark.parametrize("method", AD_AND_SYMBOLIC)
+def test_hessians_at_a_kink_are_finite_and_agree(f, x, expected, method):
+    h = dk.hessian(f, method=method)(onp.array(x))
+    onp.testing.assert_allclose(h, expected, atol=1e-12)
+
+
+def test_forward_over_reverse_and_reverse_over_forward_agree_at_a_kink():
+    for f, x, expected in KINK_HESSIANS:
+        g = dk.grad(f, method="reverse")
+        fwd_rev = dk.jacobian(g, method="forward")(onp.array(x))
+        rev_fwd = dk.jacobian(dk.grad(f, method="forward"), method="reverse")(
+            onp.array(x))
+        onp.testing.assert_allclose(fwd_rev, expected, atol=1e-12)
+        onp.testing.assert_allclose(rev_fwd, expected, atol=1e-12)
+
+
+# --- dk.compare: at a kink the AD rows have no error against the 30-digit reference
+COMPARE_AT_KINKS = [
+    ("max tie", lambda x: np.max(x), onp.array([1.0, 1.0, 0.0])),
+    ("maximum tie", lambda x: np.maximum(x, 1.0), 1.0),
+    ("clip at a bound", lambda x: np.clip(x, 0.0, 1.0), 1.0),
+    ("relu at 0", lambda x: np.maximum(x, 0.0), 0.0),
+    ("abs at 0", lambda x: np.abs(x), 0.0),
+    ("sinc at 0", lambda x: np.sinc(x), 0.0),
+    ("sinc' at 0", lambda x: dk.derivative(np.sinc, x), 0.0),
+    ("ptp tie", lambda x: np.ptp(x), onp.array([2.0, 0.0, 2.0])),
+    ("hypot at 0", lambda x: np.hypot(x[0], x[1]), onp.array([0.0, 0.0])),
+    ("norm at 0", lambda x: np.linalg.norm(x), onp.array([0.0, 0.0])),
+    ("x**y at x = 0", lambda x: x[0] ** x[1], onp.array([0.0, 2.5])),
+]
+
+
+@pytest.mark.parametrize("name, f, x", COMPARE_AT_KINKS,
+                         ids=[case[0] for case in COMPARE_AT_KINKS])
+def test_compare_finds_no_error_in_ad_at_a_kink(name, f, x):
+    table = dk.compare(f, x, methods=["finite:central", "symbolic", "forward",
+                                      "reverse"])
+    assert table.reference.startswith("symbolic (SymPy's derivative evaluated to 30")
+    errors = {row.method: row.abs_error for row in table.rows}
+    last_bit = onp.spacing(onp.max(onp.abs(table.exact)))  # -pi**2/3 is rounded
+    for method in ("symbolic", "forward", "reverse"):
+        assert errors[method] <= last_bit, method

@@ -437,7 +437,10 @@ rule("log2", _map(lambda a: sp.log(a, 2)))
 rule("log10", _map(lambda a: sp.log(a, 10)))
 rule("log1p", _map(lambda a: sp.log(1 + a)))
 rule("sqrt", _map(lambda a: sp.sqrt(a)))
-rule("cbrt", _map(lambda a: sp.sign(a) * sp.Abs(a) ** sp.Rational(1, 3)))
+# The real cube root by branches (not sign(a) |a|**(1/3), whose derivative is
+# 0 * oo at 0): the slope at 0 is then +inf, as forward and reverse mode find.
+rule("cbrt", _map(lambda a: sp.Piecewise((-(-a) ** sp.Rational(1, 3), a < 0),
+                                         (a ** sp.Rational(1, 3), True))))
 rule("square", lambda a: a**2)
 rule("reciprocal", lambda a: 1 / a)
 rule("absolute", _map(lambda a: sp.Abs(a)))
