@@ -37,6 +37,13 @@ only after differentiating.  Complex inputs get complex symbols; the
 derivative is then the complex derivative ``f'(z)``, so the function must be
 holomorphic (``abs``, ``real``, ``conj``... are refused with a message).
 
+Where the formula has no derivative -- at a kink such as ``Max(x, 1)`` at
+``x = 1`` or ``sqrt(x**2 + y**2)`` at the origin -- or says ``0/0``, the
+derivative is the one forward and reverse mode give: the average of the
+one-sided slopes, or the limit (:mod:`diffkit.rules._kinks`).  A tie in
+``Max``/``Min`` is split evenly, the square root of a nonnegative quantity
+has slope 0 at its zero, and ``x**y log(x)`` is 0 at ``x = 0``.
+
 Expressions can swell.  A :class:`Budget` bounds the time and the number of
 operations in the expression DAG, so that a derivative too large to handle
 raises ``NotApplicable("too large: ...")`` instead of running for hours.
