@@ -86,15 +86,16 @@ def reciprocal_or_zero(r: Any) -> Any:
     return (r != 0) / np.where(r == 0, 1.0, r)
 
 
-def tie_average(g: Any, ans: Any, axis: Any, batched: bool = False) -> Any:
+def tie_average(g: Any, ans: Any, axis: Any, batched: bool = False,
+                is_sorted: bool = False) -> Any:
     """``g`` with each entry replaced by its mean over the entries tied with it.
 
     ``ans`` is the output of ``sort`` or ``partition`` along ``axis`` (None:
     flattened, so ``ans`` is 1-d), and ``g`` a cotangent of it -- or, with
     ``batched``, a batch of tangents (one leading axis more).  Entries tie
     when their values in ``ans`` are equal along ``axis``.  Without ties
-    ``g`` is returned as it is, which is the usual case and costs one pass
-    of comparisons.
+    ``g`` is returned as it is, which is the usual case: for the output of
+    ``sort`` (``is_sorted``) finding that out costs one pass of comparisons.
 
     The grouping is read from the plain values, and the averaging is a
     scatter-add and a gather, both linear primitives: the result
@@ -114,12 +115,14 @@ def tie_average(g: Any, ans: Any, axis: Any, batched: bool = False) -> Any:
     rows = _np.moveaxis(a, ax, -1)
     moved_shape = rows.shape
     rows = rows.reshape(-1, moved_shape[-1])
-    order = _np.argsort(rows, axis=-1, kind="stable")
-    ordered = _np.take_along_axis(rows, order, axis=-1)
+    order = None if is_sorted else _np.argsort(rows, axis=-1, kind="stable")
+    ordered = rows if order is None else _np.take_along_axis(rows, order, axis=-1)
     starts = _np.ones(ordered.shape, dtype=bool)  # where a new value begins
     starts[:, 1:] = ordered[:, 1:] != ordered[:, :-1]  # NaNs never tie
     if starts.all():
         return g
+    if order is None:
+        order = _np.broadcast_to(_np.arange(rows.shape[-1]), rows.shape)
     group = _np.cumsum(starts).reshape(ordered.shape) - 1  # numbered across rows
     ids = _np.empty_like(group)
     _np.put_along_axis(ids, order, group, axis=-1)

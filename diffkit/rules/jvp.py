@@ -347,7 +347,8 @@ def _permute(t: Any, perm: Any, x: Any, axis: Any) -> Any:
 
 # Entries that tie get the mean of their tangents (_kinks.py), as in max.
 defjvp(np.sort, lambda t, ans, x, axis=-1, kind=None, order=None: tie_average(
-    _permute(t, sort_permutation(x, axis), x, axis), ans, axis, batched=True))
+    _permute(t, sort_permutation(x, axis), x, axis), ans, axis, batched=True,
+    is_sorted=True))
 defjvp(np.partition, lambda t, ans, x, kth, axis=-1, kind="introselect", order=None:
        tie_average(_permute(t, partition_permutation(x, kth, axis, kind), x, axis),
                    ans, axis, batched=True))

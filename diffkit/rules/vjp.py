@@ -345,7 +345,7 @@ def _unpermute(g: Any, perm: Any, x: Any, axis: Any) -> Any:
 
 # Entries that tie share their places' cotangents evenly (_kinks.py), as in max.
 defvjp(np.sort, lambda g, ans, x, axis=-1, kind=None, order=None: _unpermute(
-    tie_average(g, ans, axis), sort_permutation(x, axis), x, axis))
+    tie_average(g, ans, axis, is_sorted=True), sort_permutation(x, axis), x, axis))
 defvjp(np.partition, lambda g, ans, x, kth, axis=-1, kind="introselect", order=None:
        _unpermute(tie_average(g, ans, axis),
                   partition_permutation(x, kth, axis, kind), x, axis))
