@@ -37,7 +37,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from diffkit.errors import MissingRuleError, TracedValueError
-from diffkit.tracer import Box, unbox
+from diffkit.tracer import Box
 
 __all__ = [
     "Primitive",
@@ -119,7 +119,7 @@ class Primitive:
                 f"instead, e.g. y = np.{self.name}(x)."
             )
         if not self.differentiable:
-            return self.impl(*[unbox(a) for a in args], **kwargs)
+            return trace.process_constant(self, args, kwargs)
         return trace.process_primitive(self, args, kwargs)
 
     # The rules, looked up with an error that says how to add a missing one.

@@ -49,6 +49,17 @@ class Trace:
     def process_primitive(self, prim: Any, args: tuple, kwargs: dict) -> Any:
         raise NotImplementedError
 
+    def process_constant(self, prim: Any, args: tuple, kwargs: dict) -> Any:
+        """A primitive with no derivative (``x > 0``, ``floor``, ``argmax``...).
+
+        Its result is a plain value, so no trace records it; this trace only
+        lets go of its own boxes, and the primitive runs again for the traces
+        below, any of which may still need a say (the complex step refuses a
+        result that carries its imaginary step).
+        """
+        return prim(*[a._value if isinstance(a, Box) and a._trace is self else a
+                      for a in args], **kwargs)
+
     def __repr__(self) -> str:
         return f"<{type(self).__name__} level={self.level}>"
 

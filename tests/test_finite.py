@@ -23,6 +23,7 @@ import diffkit.numpy as np
 from diffkit.backends import finite
 from diffkit.backends.finite import SCHEMES, default_step, estimate, hessian
 from diffkit.errors import NotApplicable
+from diffkit.numpy import linalg as dlinalg
 from diffkit.stencils import accuracy_order, weights, weights_table
 
 EPS = numpy.finfo(float).eps
@@ -645,24 +646,109 @@ def test_module_constants():
 _A = numpy.array([[2.0, 1.0], [0.5, 3.0]])
 
 
+def _complex_step_grad(f, x):
+    return dk.grad(f, method="finite", scheme="complex-step")(x)
+
+
 @pytest.mark.parametrize("f, name", [
     (lambda a: np.sum(np.linalg.svdvals(a)), "svd_values"),
-    (lambda a: np.sum(np.linalg.svd(a)[0]), "svd_"),
-    (lambda a: np.sum(np.linalg.qr(a)[1]), "qr_"),
-    (lambda a: np.sum(np.real(np.linalg.eig(a)[1])), "eig_vectors"),
-    (lambda a: np.linalg.cond(a), "linalg.cond"),
+    (lambda a: np.sum(np.linalg.svd(a, compute_uv=False)), "svd_values"),
+    # svd, qr and eig reach their primitives in turn: each one on its own.
+    (lambda a: np.sum(dlinalg.svd_u(a)), "svd_u"),
+    (lambda a: np.sum(dlinalg.svd_vh(a)), "svd_vh"),
+    (lambda a: np.sum(np.linalg.qr(a)[0]), "qr_q"),
+    (lambda a: np.sum(dlinalg.qr_r(a)), "qr_r"),
+    (lambda a: np.sum(np.real(dlinalg.eig_vectors(a))), "eig_vectors"),
+    (lambda a: np.sum(np.fft.irfft(np.fft.fft(a[0]), n=2)), "irfft"),
+    (lambda a: np.sum(np.fft.irfft2(np.fft.fft2(a))), "irfft2"),
+    (lambda a: np.sum(np.real(np.fft.fft(a[0]))), "real"),
 ])
-def test_complex_step_refuses_decompositions_that_are_not_analytic(f, name):
+def test_complex_step_refuses_functions_that_are_not_analytic(f, name):
     # Each would return a wrong derivative (often 0) without a word.
-    with pytest.raises(dk.NotApplicable, match=f"'{name}.*not complex-analytic"):
-        dk.grad(f, method="finite", scheme="complex-step")(_A)
+    with pytest.raises(NotApplicable, match=f"uses '{name}', which is not complex-an"):
+        _complex_step_grad(f, _A)
 
 
-def test_complex_step_differentiates_distinct_eigenvalues():
-    # d sum(w^2) = d trace(A^2) = 2 A^T: eigenvalues are analytic where distinct.
-    g = dk.grad(lambda a: np.sum(np.linalg.eigvals(a) ** 2), method="finite",
-                scheme="complex-step")(_A)
-    numpy.testing.assert_allclose(g, 2 * _A.T, rtol=1e-13)
+@pytest.mark.parametrize("f, name", [
+    (lambda a: np.linalg.cond(a), "linalg.cond"),
+    (lambda a: np.linalg.matrix_rank(a) * np.sum(a), "linalg.matrix_rank"),
+])
+def test_complex_step_refuses_numpy_linalg_pass_throughs(f, name):
+    with pytest.raises(NotApplicable, match=f"'{name}', numpy.{name}, which diffkit"):
+        _complex_step_grad(f, _A)
+
+
+def test_complex_step_refuses_eigenvalues_whose_computation_is_not_safe():
+    # Eigenvalues are analytic where distinct, but at this matrix (real,
+    # distinct eigenvalues -2.19, 1.20, 0.08) LAPACK's complex eigensolver
+    # lists them in another order, and even matched to the right one it puts
+    # rounding errors of 1.6e-16 into the imaginary parts: divided by
+    # h = 1e-20, a gradient off by 1.6e4.  Other schemes agree with AD.
+    a = numpy.array([[-0.51062247, -0.01153306, -1.48537518],
+                     [0.30068511, -0.10607225, -1.18571981],
+                     [-2.39823287, 0.51305213, -0.29758404]])
+
+    def f(a):
+        return np.linalg.eigvals(a)[0]
+
+    with pytest.raises(NotApplicable, match="'eig_values', whose values are analytic"
+                       ".*rounding errors"):
+        _complex_step_grad(f, a)
+    exact = dk.grad(f)(a)
+    numpy.testing.assert_allclose(
+        dk.grad(f, method="finite", scheme="richardson")(a), exact, atol=1e-9)
+    # The closed form: d lambda = u^T dA v / u^T v with the left eigenvector u.
+    w, v = numpy.linalg.eig(a)
+    u = numpy.linalg.inv(v)[0]
+    numpy.testing.assert_allclose(exact, numpy.outer(u, v[:, 0]), atol=1e-12)
+
+
+@pytest.mark.parametrize("f", [
+    lambda a: np.linalg.det(a),
+    lambda a: np.sum(np.linalg.inv(a) * numpy.arange(4.0).reshape(2, 2)),
+    lambda a: np.sum(np.linalg.solve(a, numpy.array([1.0, -2.0])) ** 2),
+])
+def test_complex_step_differentiates_lu_based_linear_algebra(f):
+    # LU with partial pivoting is rational arithmetic in the entries: analytic,
+    # and complex-step safe (the pivots are chosen on magnitudes, not moved).
+    numpy.testing.assert_allclose(_complex_step_grad(f, _A), dk.grad(f)(_A),
+                                  rtol=1e-14, atol=1e-15)
+
+
+@pytest.mark.parametrize("f, name", [
+    (lambda x: np.sum(np.sign(x) * x ** 2), "sign"),
+    (lambda x: np.sum(np.unique(x) ** 2), "unique"),
+])
+def test_complex_step_refuses_a_constant_that_carries_the_step(f, name):
+    # NumPy's sign(z) = z/|z| and unique(z) keep the imaginary step, so the
+    # gradient of sign(x) x^2 came out 3 sign(x) x instead of 2 sign(x) x.
+    with pytest.raises(NotApplicable, match=f"'{name}', which has no derivative"):
+        _complex_step_grad(f, numpy.array([0.5, -2.0]))
+
+
+def test_complex_step_refuses_a_leaking_constant_under_an_inner_gradient():
+    # The complex step of a reverse-mode gradient (a Hessian): sign runs on
+    # reverse boxes wrapping complex-step boxes, and gave 4 sign(x) for 2 sign(x).
+    x = numpy.array([0.5, -2.0])
+    g = dk.grad(lambda x: np.sum(np.sign(x) * x ** 2))
+    with pytest.raises(NotApplicable, match="'sign', which has no derivative"):
+        dk.jacobian(g, method="finite", scheme="complex-step")(x)
+    numpy.testing.assert_allclose(dk.jacobian(g, method="finite")(x),
+                                  numpy.diag(2 * numpy.sign(x)), rtol=1e-9)
+
+
+def test_complex_step_takes_comparisons_rounding_and_indices():
+    # Constants that do not carry the step are fine: comparisons read the real
+    # part, round drops the 1e-20, argmax and where choose as for real x.
+    x = numpy.array([0.5, -2.0, 1.5])
+
+    def f(x):
+        y = np.where(x > 0, x ** 3, np.round(x) * x)
+        return np.sum(y) + x[np.argmax(x)] ** 2 if np.all(x < 10) else 0.0
+
+    expected = numpy.where(x > 0, 3 * x ** 2, numpy.round(x)) \
+        + numpy.array([0.0, 0.0, 2 * 1.5])
+    numpy.testing.assert_allclose(_complex_step_grad(f, x), expected, rtol=1e-15)
 
 
 def test_complex_step_says_why_a_value_stored_into_an_array_fails():
